@@ -1,0 +1,43 @@
+"""remotejobs: run work on remote batch clusters through one typed interface."""
+
+from remotejobs.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    JobNotFoundError,
+    NotLoggedInError,
+    RemoteJobsError,
+    SchedulerError,
+    SessionExpiredError,
+    SubmissionError,
+    TransferError,
+    TransportError,
+)
+from remotejobs.hookspecs import hookimpl
+from remotejobs.job import Job
+from remotejobs.models import Capability, Dependency, JobInfo, JobSpec, JobState
+from remotejobs.resource import BackendSettings, ComputeResource
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "BackendSettings",
+    "Capability",
+    "ComputeResource",
+    "ConfigurationError",
+    "Dependency",
+    "Job",
+    "JobInfo",
+    "JobNotFoundError",
+    "JobSpec",
+    "JobState",
+    "NotLoggedInError",
+    "RemoteJobsError",
+    "SchedulerError",
+    "SessionExpiredError",
+    "SubmissionError",
+    "TransferError",
+    "TransportError",
+    "__version__",
+    "hookimpl",
+]

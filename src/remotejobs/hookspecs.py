@@ -1,0 +1,30 @@
+"""Hook specifications for plugin authors.
+
+A plugin is a module named by an entry point in the group ``remotejobs.plugins``; it
+implements the hooks below with ``@remotejobs.hookimpl``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from remotejobs.registry import BackendRegistry
+
+__all__ = ["hookimpl", "hookspec", "remotejobs_register_backends"]
+
+hookspec = pluggy.HookspecMarker("remotejobs")
+hookimpl = pluggy.HookimplMarker("remotejobs")
+
+
+@hookspec
+def remotejobs_register_backends(registry: BackendRegistry) -> None:
+    """Register this plugin's backends with ``registry.add(name, "pkg.module:Class", ...)``.
+
+    Called once per plugin, when the registry is first used (not at ``import remotejobs``);
+    not firstresult. Give the class as a ``"module:Class"`` string so that heavy imports
+    (paramiko, requests) happen only when the backend is opened. Registering a name
+    another plugin registered raises :class:`~remotejobs.errors.BackendConflictError`.
+    """

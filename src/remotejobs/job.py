@@ -1,0 +1,51 @@
+"""The :class:`Job` handle that :meth:`ComputeResource.submit` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from remotejobs.models import JobInfo
+    from remotejobs.resource import ComputeResource
+
+__all__ = ["Job", "JobRef", "job_id_of"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted job: its scheduler id and the session that submitted it.
+
+    Every method delegates to the resource, so it behaves exactly like calling the
+    resource with ``job.id``.
+    """
+
+    id: str
+    resource: ComputeResource
+
+    def status(self) -> JobInfo:
+        return self.resource.status(self.id)
+
+    def wait(self, timeout: float | None = None) -> JobInfo:
+        return self.resource.wait(self.id, timeout=timeout)
+
+    def cancel(self) -> None:
+        self.resource.cancel(self.id)
+
+    def download(self, local_dir: str | Path, name: str | None = None) -> list[Path]:
+        return self.resource.download(self.id, local_dir, name)
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id!r} on {self.resource.name!r}>"
+
+
+#: A job handle or a bare job id.
+JobRef = Union[Job, str, int]
+
+
+def job_id_of(job: JobRef) -> str:
+    """The id string of a handle or id."""
+    if isinstance(job, Job):
+        return job.id
+    return str(job).strip()

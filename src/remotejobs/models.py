@@ -1,0 +1,164 @@
+"""Data crossing the public API: job specifications, job information and states.
+
+All models are frozen pydantic models that reject unknown fields, so a typo in a field
+name is an error naming the field, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Capability", "Dependency", "JobInfo", "JobSpec", "JobState", "merge_info"]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class JobState(enum.Enum):
+    """Portable job state. ``native_state`` in :class:`JobInfo` keeps the backend's word."""
+
+    QUEUED = "QUEUED"
+    HELD = "HELD"
+    RUNNING = "RUNNING"
+    SUSPENDED = "SUSPENDED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMEOUT = "TIMEOUT"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_final(self) -> bool:
+        """True for states a job never leaves: COMPLETED, FAILED, CANCELLED, TIMEOUT."""
+        return self in _FINAL
+
+    @property
+    def rank(self) -> int:
+        """Progress order used to keep reported states monotone (UNKNOWN is -1)."""
+        return _RANK[self]
+
+
+_FINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT})
+_RANK = {
+    JobState.UNKNOWN: -1,
+    JobState.QUEUED: 0,
+    JobState.HELD: 0,
+    JobState.RUNNING: 1,
+    JobState.SUSPENDED: 1,
+    JobState.COMPLETED: 2,
+    JobState.FAILED: 2,
+    JobState.CANCELLED: 2,
+    JobState.TIMEOUT: 2,
+}
+
+
+class Capability(enum.Enum):
+    """Optional features a backend may have (``ComputeResource.capabilities``)."""
+
+    ARRAYS = "arrays"
+    DEPENDENCIES = "dependencies"
+    FILE_TRANSFER = "file-transfer"
+    LOGIN_REQUIRED = "login-required"
+    WALLTIME = "walltime"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Dependency(_Frozen):
+    """Start condition on other jobs of the same resource.
+
+    ``condition`` is one of ``afterok`` (all ended successfully), ``afterany`` (all ended),
+    ``afternotok`` (all ended unsuccessfully) or ``after`` (all started).
+    """
+
+    condition: str = Field(default="afterok", pattern=r"^(afterok|afterany|afternotok|after)$")
+    job_ids: tuple[str, ...] = Field(min_length=1)
+
+
+class JobSpec(_Frozen):
+    """What to run. Validation errors name the field and the rule broken.
+
+    ``arguments`` reach the program verbatim (no shell interprets them). ``directory`` is
+    the remote working directory (default: a fresh job directory made by the backend);
+    ``stdout``/``stderr`` are file paths, relative ones to the working directory.
+    """
+
+    executable: str = Field(min_length=1)
+    arguments: tuple[str, ...] = ()
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    directory: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    queue: str | None = None
+    nodes: int = Field(default=1, ge=1)
+    processes_per_node: int = Field(default=1, ge=1)
+    walltime: timedelta | None = None
+    memory_mb: int | None = Field(default=None, ge=1)
+    stdout: str | None = None
+    stderr: str | None = None
+    array: str | None = Field(default=None, pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+    depends_on: Dependency | None = None
+
+    @field_validator("environment")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"environment variable name {key!r} must match {_ENV_NAME.pattern}")
+        return value
+
+    @field_validator("walltime")
+    @classmethod
+    def _positive_walltime(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() < 1:
+            raise ValueError("walltime must be at least one second")
+        return value
+
+    @field_validator("executable", "directory", "stdout", "stderr", "queue")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and ("\0" in value or "\n" in value):
+            raise ValueError("must not contain NUL or newline characters")
+        return value
+
+
+class JobInfo(_Frozen):
+    """What a resource knows about a job at one moment.
+
+    ``state`` is portable; ``native_state`` is the backend's own word (None when the
+    scheduler no longer reports the job and the state was resolved from other evidence).
+    ``reason`` explains FAILED/TIMEOUT/UNKNOWN/HELD states where known.
+    """
+
+    id: str
+    name: str | None = None
+    state: JobState
+    native_state: str | None = None
+    exit_code: int | None = None
+    command: str | None = None
+    submit_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    reason: str | None = None
+    queue: str | None = None
+    owner: str | None = None
+
+
+def merge_info(old: JobInfo | None, new: JobInfo) -> JobInfo:
+    """Combine a previous report with a new one so that the state never moves backwards.
+
+    A final state is kept once seen (a stale poll cannot turn COMPLETED into RUNNING), and
+    a known state is not replaced by an earlier one (RUNNING does not become QUEUED).
+    UNKNOWN replaces a non-final state: the caller learns that evidence was lost.
+    """
+    if old is None:
+        return new
+    if old.state.is_final:
+        return old
+    if new.state is not JobState.UNKNOWN and new.state.rank < old.state.rank:
+        return old
+    return new

@@ -1,0 +1,315 @@
+"""The backend extension point: :class:`ComputeResource`, one user's session on one resource.
+
+Backends implement the underscore primitives (``_login``, ``_submit``, ``_status_many`` ...).
+The public methods here add what every backend must behave alike in: session checks
+(:class:`NotLoggedInError` before login or after logout), capability checks, monotone job
+states, the resource/user context on every error, and polling in :meth:`wait`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from remotejobs.errors import (
+    AuthenticationError,
+    JobNotFoundError,
+    NotLoggedInError,
+    RemoteJobsError,
+    TransferError,
+    TransportError,
+    UnsupportedOperationError,
+)
+from remotejobs.job import Job, JobRef, job_id_of
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info
+
+__all__ = ["BackendSettings", "ComputeResource"]
+
+log = logging.getLogger(__name__)
+
+
+class BackendSettings(BaseModel):
+    """Base of every backend's settings model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Session(enum.Enum):
+    NEW = "new"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class ComputeResource(ABC):
+    """One user's session on one compute resource.
+
+    Thread-safe for concurrent calls on one instance. Two instances on the same resource
+    are independent sessions (e.g. a project account and a personal one); each sees and
+    controls only its own user's jobs.
+
+    Backends without :attr:`Capability.LOGIN_REQUIRED` log in implicitly as their
+    configured user on first use; after :meth:`logout` every job operation raises
+    :class:`NotLoggedInError` until :meth:`login` is called again.
+    """
+
+    backend_name: ClassVar[str] = ""
+    settings_model: ClassVar[type[BackendSettings]] = BackendSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: First and largest pause between polls in :meth:`wait`, in seconds.
+    poll_min: ClassVar[float] = 0.05
+    poll_max: ClassVar[float] = 2.0
+
+    def __init__(self, settings: BackendSettings, *, name: str) -> None:
+        self.settings = settings
+        self.name = name
+        self._user: str | None = None
+        self._session = _Session.NEW
+        self._known: dict[str, JobInfo] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} user={self._user!r} {self._session.value}>"
+
+    # -- primitives for backends ----------------------------------------------------
+    @abstractmethod
+    def _login(self, username: str | None, password: str | None) -> str:
+        """Open the session; return the effective user name. Raise AuthenticationError."""
+
+    def _logout(self) -> None:  # noqa: B027 - optional hook
+        """Close the session (server-side logout, connections)."""
+
+    @abstractmethod
+    def _ping(self) -> bool:
+        """True when the resource answers. Needs no login."""
+
+    @abstractmethod
+    def _submit(self, spec: JobSpec) -> str:
+        """Submit and return the scheduler's id. Never retried blindly on uncertain failure."""
+
+    @abstractmethod
+    def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
+        """Infos for the ids this user's session knows; unknown ids are left out."""
+
+    @abstractmethod
+    def _jobs(self) -> list[JobInfo]:
+        """All of this user's jobs the resource reports."""
+
+    @abstractmethod
+    def _cancel(self, job_id: str) -> None:
+        """Cancel; no-op for a finished job; JobNotFoundError for an unknown one."""
+
+    def _upload(self, local_path: Path, remote_dir: str) -> str:
+        raise self._unsupported(Capability.FILE_TRANSFER, "upload")
+
+    def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
+        raise self._unsupported(Capability.FILE_TRANSFER, "download")
+
+    def password_required(self) -> bool:
+        """True when :meth:`login` cannot succeed without a password (checked before I/O)."""
+        return Capability.LOGIN_REQUIRED in self.capabilities
+
+    # -- public API -----------------------------------------------------------------
+    @property
+    def user(self) -> str | None:
+        """The logged-in user, or None."""
+        return self._user
+
+    @property
+    def logged_in(self) -> bool:
+        return self._session is _Session.ACTIVE
+
+    def login(self, username: str | None = None, password: str | None = None) -> None:
+        """Open this user's session.
+
+        :raises AuthenticationError: no password where one is required (before any network
+            traffic), or the credentials were rejected. Not transient.
+        :raises TransportError: the resource could not be reached. Transient.
+        """
+        with self._context(user=username):
+            if password is None and self.password_required():
+                raise AuthenticationError(
+                    "A password is required to log in",
+                    user=username,
+                    hint="Pass password=..., or use the CLI, which prompts for it",
+                )
+            user = self._login(username, password)
+            with self._lock:
+                self._user = user
+                self._session = _Session.ACTIVE
+            log.debug("logged in to %s as %s", self.name, user)
+
+    def logout(self) -> None:
+        """End the session. Idempotent; later job operations raise NotLoggedInError."""
+        with self._context():
+            if self._session is _Session.ACTIVE:
+                try:
+                    self._logout()
+                finally:
+                    self._session = _Session.CLOSED
+            else:
+                self._session = _Session.CLOSED
+
+    def close(self) -> None:
+        """Log out and release connections."""
+        self.logout()
+
+    def ping(self) -> bool:
+        """True when the resource answers; False when it cannot be reached. Needs no login."""
+        with self._context():
+            try:
+                return self._ping()
+            except TransportError as exc:
+                log.info("ping %s failed: %s", self.name, exc)
+                return False
+
+    def upload(self, local_path: str | Path, remote_dir: str) -> str:
+        """Copy a local file into ``remote_dir``; return the remote path.
+
+        :raises TransferError: the local file is missing or the copy failed.
+        """
+        with self._context():
+            self._require(Capability.FILE_TRANSFER, "upload")
+            self._active()
+            path = Path(local_path)
+            if not path.is_file():
+                raise TransferError(f"Local file {str(path)!r} does not exist", path=str(path))
+            return self._upload(path, remote_dir)
+
+    def submit(self, spec: JobSpec) -> Job:
+        """Submit ``spec``; the returned handle's ``id`` is the scheduler's id.
+
+        On return the scheduler has accepted the job. :raises SubmissionError: refused,
+        or (``transient=True``) outcome unknown: check :meth:`jobs` before resubmitting.
+        """
+        with self._context():
+            self._active()
+            if spec.array is not None:
+                self._require(Capability.ARRAYS, "job arrays")
+            if spec.depends_on is not None:
+                self._require(Capability.DEPENDENCIES, "job dependencies")
+            job_id = self._submit(spec)
+            with self._lock:
+                self._known[job_id] = JobInfo(id=job_id, name=spec.name, state=JobState.QUEUED)
+            log.debug("submitted %s on %s as %s", job_id, self.name, self._user)
+            return Job(id=job_id, resource=self)
+
+    def status(self, job: JobRef) -> JobInfo:
+        """Current info of one job. :raises JobNotFoundError: the resource does not know it."""
+        job_id = job_id_of(job)
+        infos = self.status_many([job_id])
+        if job_id not in infos:
+            raise JobNotFoundError(job_id, resource=self.name, user=self._user)
+        return infos[job_id]
+
+    def status_many(self, ids: Sequence[JobRef]) -> dict[str, JobInfo]:
+        """Infos of many jobs in one scheduler call; ids the resource does not know are
+        absent from the result. States never move backwards between calls."""
+        with self._context():
+            self._active()
+            wanted = list(dict.fromkeys(job_id_of(j) for j in ids))
+            if not wanted:
+                return {}
+            return self._remember(self._status_many(wanted))
+
+    def jobs(self) -> list[JobInfo]:
+        """This user's jobs on the resource (as far back as the resource remembers)."""
+        with self._context():
+            self._active()
+            infos = self._remember({i.id: i for i in self._jobs()})
+            return list(infos.values())
+
+    def cancel(self, job: JobRef) -> None:
+        """Ask the scheduler to cancel; returns without waiting for the job to end.
+
+        Cancelling a job that already finished is a no-op. :raises JobNotFoundError:
+        unknown id.
+        """
+        with self._context():
+            self._active()
+            self._cancel(job_id_of(job))
+
+    def download(self, job: JobRef, local_dir: str | Path, name: str | None = None) -> list[Path]:
+        """Copy the job's output files (or only ``name``) into ``local_dir``; return the
+        local paths. :raises TransferError: ``name`` does not exist or the copy failed."""
+        with self._context():
+            self._require(Capability.FILE_TRANSFER, "download")
+            self._active()
+            target = Path(local_dir)
+            target.mkdir(parents=True, exist_ok=True)
+            return self._download(job_id_of(job), target, name)
+
+    def wait(
+        self, job: JobRef, timeout: float | None = None, poll_interval: float | None = None
+    ) -> JobInfo:
+        """Poll until the job reaches a final state, or is gone from the resource with no
+        evidence of its end (UNKNOWN, ``native_state`` None); return that info.
+
+        With ``timeout`` (seconds) the last info is returned when it expires: check
+        ``info.state.is_final``. Polls start fast and back off to ``poll_interval``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = self.poll_min
+        limit = poll_interval if poll_interval is not None else self.poll_max
+        while True:
+            info = self.status(job)
+            if info.state.is_final or (info.state is JobState.UNKNOWN and info.native_state is None):
+                return info
+            if deadline is not None and time.monotonic() >= deadline:
+                return info
+            nap = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
+            time.sleep(nap)
+            pause = min(limit, pause * 1.5)
+
+    def __enter__(self) -> ComputeResource:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- helpers --------------------------------------------------------------------
+    def _active(self) -> None:
+        if self._session is _Session.NEW and not self.password_required():
+            self.login()
+        if self._session is not _Session.ACTIVE:
+            ever = "has logged out" if self._session is _Session.CLOSED else "is not logged in"
+            raise NotLoggedInError(
+                f"This session {ever}", resource=self.name, user=self._user
+            )
+
+    def _require(self, capability: Capability, what: str) -> None:
+        if capability not in self.capabilities:
+            raise self._unsupported(capability, what)
+
+    def _unsupported(self, capability: Capability, what: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(
+            f"Backend {self.backend_name!r} does not support {what} "
+            f"(capability {capability.value!r})",
+            resource=self.name,
+            user=self._user,
+        )
+
+    def _remember(self, infos: dict[str, JobInfo]) -> dict[str, JobInfo]:
+        with self._lock:
+            merged = {k: merge_info(self._known.get(k), v) for k, v in infos.items()}
+            self._known.update(merged)
+            return merged
+
+    @contextmanager
+    def _context(self, user: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except RemoteJobsError as exc:
+            exc.add_context(resource=self.name, user=self._user or user)
+            raise

@@ -1,0 +1,119 @@
+"""The transport extension point: how commands run and files move.
+
+A transport runs argv lists (never shell strings) and copies files. It knows nothing of
+schedulers; a :class:`~remotejobs.scheduler.BatchResource` composes one with a dialect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["CommandResult", "CommandTransport", "ProgressCallback"]
+
+#: Called with (bytes done, bytes total) while a file moves.
+ProgressCallback = Callable[[int, int], None]
+
+
+class CommandResult(BaseModel):
+    """Outcome of one command. ``exit_status`` is the program's exit status."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    argv: tuple[str, ...]
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together, for error messages."""
+        return (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr).strip()
+
+
+class CommandTransport(ABC):
+    """Runs commands and moves files for one user on one host.
+
+    Contract for implementations:
+
+    - ``run`` executes ``argv`` with no shell interpretation of its items (remote
+      transports quote every item with :func:`shlex.quote`), returns the result whatever
+      the exit status, and raises :class:`~remotejobs.errors.TransportError` (transient)
+      when the command could not be run or its outcome is unknown, or
+      :class:`~remotejobs.errors.OperationTimeoutError` after ``timeout`` seconds.
+    - ``idempotent=False`` tells the transport not to reconnect-and-retry the command
+      after a dropped connection (a submit must never run twice).
+    - ``put``/``get`` never leave a partial file under the final name; failures raise
+      :class:`~remotejobs.errors.TransferError`.
+    - Relative remote paths are relative to the user's home directory.
+    """
+
+    #: Short description for messages, e.g. ``alice@cluster:22``.
+    description: str = "local"
+
+    @abstractmethod
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        timeout: float | None = None,
+        idempotent: bool = True,
+    ) -> CommandResult:
+        """Run ``argv`` and return its result (any exit status)."""
+
+    @abstractmethod
+    def put(
+        self,
+        local_path: str,
+        remote_path: str,
+        *,
+        progress: ProgressCallback | None = None,
+        verify: bool = False,
+    ) -> None:
+        """Copy a local file to ``remote_path`` (atomically: temporary name, then rename)."""
+
+    @abstractmethod
+    def get(
+        self,
+        remote_path: str,
+        local_path: str,
+        *,
+        progress: ProgressCallback | None = None,
+        verify: bool = False,
+    ) -> None:
+        """Copy a remote file to ``local_path`` (atomically)."""
+
+    @abstractmethod
+    def listdir(self, remote_dir: str) -> list[str]:
+        """Names of the regular files in ``remote_dir`` (sorted). Missing dir: TransferError."""
+
+    @abstractmethod
+    def makedirs(self, remote_dir: str) -> None:
+        """Create ``remote_dir`` and its parents if missing."""
+
+    @abstractmethod
+    def write_text(self, remote_path: str, text: str, *, mode: int = 0o644) -> None:
+        """Write a small text file atomically (used for job scripts)."""
+
+    def home(self) -> str:
+        """Absolute path of the user's home directory on the remote side."""
+        result = self.run(["printenv", "HOME"])
+        return result.stdout.strip()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Idempotent."""
+
+    def __enter__(self) -> CommandTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,114 @@
+"""Helper for tests: bring up the test cluster and return its description.
+
+    from tests.cluster.fixture import cluster_info   # or import by path
+    info = cluster_info()
+    info["ssh"]["port"], info["users"][0]["key_file"], ...
+
+Modes (env ``REMOTEJOBS_TEST_CLUSTER``):
+
+* unset / ``native`` (default, and what CI runs): runs ``tests/cluster/up`` on
+  this machine (needs root) and parses the one JSON document it prints.
+* ``container``: BEST EFFORT, UNTESTED (no Docker engine where this was
+  written).  Builds ``tests/cluster/Dockerfile`` with testcontainers, starts it,
+  waits for the JSON that ``up --foreground`` prints, copies the users' private
+  keys out to a temp dir and rewrites host/port/key paths to the mapped values.
+  The container is kept for the life of the process.
+
+The result is cached per process; ``cluster_info(refresh=True)`` re-runs ``up``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+UP = HERE / "up"
+_cache: dict[str, Any] | None = None
+_container: Any = None  # keeps the testcontainers container alive
+
+
+def _stderr_tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _native(timeout: float) -> dict[str, Any]:
+    try:
+        proc = subprocess.run([str(UP)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise RuntimeError(f"{UP} timed out after {timeout}s:\n{_stderr_tail(err)}") from exc
+    if proc.returncode != 0:
+        raise RuntimeError(f"{UP} failed with exit {proc.returncode}:\n{_stderr_tail(proc.stderr)}")
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as exc:
+        raise RuntimeError(f"{UP} printed invalid JSON: {proc.stdout[:500]!r}\n{_stderr_tail(proc.stderr)}") from exc
+
+
+def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - needs a Docker engine
+    global _container
+    try:
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.image import DockerImage
+    except ImportError as exc:
+        raise RuntimeError("REMOTEJOBS_TEST_CLUSTER=container needs `pip install testcontainers`") from exc
+    repo_root = HERE.parent.parent
+    image = DockerImage(path=str(repo_root), dockerfile_path="tests/cluster/Dockerfile", tag="remotejobs-testcluster")
+    image.build()
+    container = DockerContainer(str(image)).with_exposed_ports(2222)
+    container.start()
+    _container = container
+    deadline = time.monotonic() + timeout
+    info = None
+    while info is None:
+        out, err = container.get_logs()
+        text = out.decode(errors="replace")
+        start, end = text.find("{"), text.rfind("}")  # stdout carries only the JSON document
+        if start != -1 and end > start:
+            try:
+                info = json.loads(text[start : end + 1])
+                break
+            except ValueError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"container did not report the cluster JSON:\n{_stderr_tail(err.decode(errors='replace'))}")
+        time.sleep(1)
+    keydir = Path(tempfile.mkdtemp(prefix="rj-cluster-keys-"))
+    wrapped = container.get_wrapped_container()
+    for user in info["users"]:
+        rc, key = wrapped.exec_run(["cat", user["key_file"]])
+        if rc != 0:
+            raise RuntimeError(f"cannot read {user['key_file']} in the container")
+        local = keydir / Path(user["key_file"]).name
+        local.write_bytes(key)
+        os.chmod(local, 0o600)
+        user["key_file"] = str(local)
+    host, port = container.get_container_host_ip(), int(container.get_exposed_port(2222))
+    info["ssh"].update(host=host, port=port)
+    host_part = host if port == 22 else f"[{host}]:{port}"
+    info["ssh"]["known_hosts_line"] = f"{host_part} {info['ssh']['host_key']}"
+    known = keydir / "known_hosts"
+    known.write_text(info["ssh"]["known_hosts_line"] + "\n")
+    info["ssh"]["known_hosts_file"] = str(known)
+    info["container"] = {"id": wrapped.id, "image": str(image)}
+    return info
+
+
+def cluster_info(refresh: bool = False, timeout: float = 900) -> dict[str, Any]:
+    """Bring the cluster up (idempotent) and return ``up``'s JSON, cached per process."""
+    global _cache
+    if _cache is None or refresh:
+        mode = os.environ.get("REMOTEJOBS_TEST_CLUSTER", "native").strip().lower() or "native"
+        if mode == "native":
+            _cache = _native(timeout)
+        elif mode == "container":
+            _cache = _container_mode(timeout)
+        else:
+            raise RuntimeError(f"REMOTEJOBS_TEST_CLUSTER must be 'native' or 'container', not {mode!r}")
+    return _cache
