@@ -1,5 +1,6 @@
 """remotejobs: run work on remote batch clusters through one typed interface."""
 
+from remotejobs.api import available_backends, open_resource, plugin_failures
 from remotejobs.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -39,5 +40,8 @@ __all__ = [
     "TransferError",
     "TransportError",
     "__version__",
+    "available_backends",
     "hookimpl",
+    "open_resource",
+    "plugin_failures",
 ]

@@ -114,6 +114,12 @@ class ComputeResource(ABC):
     def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
         raise self._unsupported(Capability.FILE_TRANSFER, "download")
 
+    def _resume(self, username: str | None) -> str | None:
+        """Restore a session an earlier process saved (e.g. a token cache); return the user
+        name, or None when there is nothing to restore. Must not prompt or raise for a
+        missing cache."""
+        return None
+
     def password_required(self) -> bool:
         """True when :meth:`login` cannot succeed without a password (checked before I/O)."""
         return Capability.LOGIN_REQUIRED in self.capabilities
@@ -147,6 +153,25 @@ class ComputeResource(ABC):
                 self._user = user
                 self._session = _Session.ACTIVE
             log.debug("logged in to %s as %s", self.name, user)
+
+    def resume(self, username: str | None = None) -> bool:
+        """Take up a session saved by an earlier process (e.g. the CLI's ``login``), if the
+        backend keeps one; True when the session is active afterwards.
+
+        Backends that need no login resume by logging in implicitly."""
+        with self._context(user=username):
+            if self._session is _Session.ACTIVE:
+                return True
+            if not self.password_required():
+                self.login(username)
+                return True
+            user = self._resume(username)
+            if user is None:
+                return False
+            with self._lock:
+                self._user = user
+                self._session = _Session.ACTIVE
+            return True
 
     def logout(self) -> None:
         """End the session. Idempotent; later job operations raise NotLoggedInError."""

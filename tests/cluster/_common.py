@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 STATE_DIR = Path(os.environ.get("REMOTEJOBS_TEST_CLUSTER_STATE", "/var/lib/remotejobs-testcluster"))
 RUN_DIR = STATE_DIR / "run"  # pid records of the daemons we started
@@ -57,6 +57,7 @@ def run(
     try:
         proc = subprocess.run(
             list(argv),
+            check=False,
             input=input,
             capture_output=True,
             text=True,

@@ -15,9 +15,10 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from _common import DAEMON_ENV, LOG_DIR, RUN_DIR, ClusterError, log, tail, wait_for, write_if_changed
 
@@ -53,15 +54,16 @@ def _proc_start_time(pid: int) -> str | None:
     return rest[19]
 
 
-def read_record(name: str) -> dict | None:
+def read_record(name: str) -> dict[str, Any] | None:
     try:
-        return json.loads((RUN_DIR / f"{name}.json").read_text())
+        rec: dict[str, Any] = json.loads((RUN_DIR / f"{name}.json").read_text())
+        return rec
     except (FileNotFoundError, ValueError):
         return None
 
 
-def record_alive(rec: dict | None) -> bool:
-    return bool(rec) and _proc_start_time(int(rec["pid"])) == rec.get("start_time")
+def record_alive(rec: dict[str, Any] | None) -> bool:
+    return rec is not None and _proc_start_time(int(rec["pid"])) == rec.get("start_time")
 
 
 def _stop_pid(name: str, pid: int, start_time: str, timeout: float = 15) -> None:

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 from _common import (
     EMULATOR_SPOOL,
@@ -75,7 +76,9 @@ def install_packages() -> None:
         proc = run([*apt, "install", "--no-install-recommends", *PACKAGES], check=False, timeout=900, env=env)
         if proc.returncode != 0 and "Unable to locate package" in proc.stderr + proc.stdout:
             run([*apt, "update"], timeout=600, env=env)
-            proc = run([*apt, "install", "--no-install-recommends", *PACKAGES], check=False, timeout=900, env=env)
+            proc = run(
+                [*apt, "install", "--no-install-recommends", *PACKAGES], check=False, timeout=900, env=env
+            )
         if proc.returncode != 0:
             raise ClusterError(f"apt-get install failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     finally:
@@ -105,7 +108,8 @@ def make_dirs() -> None:
 
 def _load_passwords() -> dict[str, str]:
     try:
-        return json.loads(PASSWORDS.read_text())
+        passwords: dict[str, str] = json.loads(PASSWORDS.read_text())
+        return passwords
     except FileNotFoundError:
         return {}
 
@@ -266,7 +270,7 @@ def install_emulators() -> dict[str, str]:
     return dirs
 
 
-def provision() -> dict:
+def provision() -> dict[str, Any]:
     """All static provisioning. Returns facts needed for the JSON."""
     install_packages()
     make_dirs()

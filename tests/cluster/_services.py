@@ -7,6 +7,7 @@ import pwd
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 from _common import (
     LOG_DIR,
@@ -121,9 +122,9 @@ KillWait=2
 MinJobAge={MIN_JOB_AGE}
 InactiveLimit=0
 MailProg=/bin/true
-NodeName={node} NodeAddr=127.0.0.1 CPUs={hw['CPUs']} Boards={hw['Boards']} \
-SocketsPerBoard={hw['SocketsPerBoard']} CoresPerSocket={hw['CoresPerSocket']} \
-ThreadsPerCore={hw['ThreadsPerCore']} RealMemory={real_memory(hw['RealMemory'])} State=UNKNOWN
+NodeName={node} NodeAddr=127.0.0.1 CPUs={hw["CPUs"]} Boards={hw["Boards"]} \
+SocketsPerBoard={hw["SocketsPerBoard"]} CoresPerSocket={hw["CoresPerSocket"]} \
+ThreadsPerCore={hw["ThreadsPerCore"]} RealMemory={real_memory(hw["RealMemory"])} State=UNKNOWN
 {parts}
 """
 
@@ -153,20 +154,22 @@ def wait_node_ready(node: str) -> None:
         if states and states <= READY_NODE_STATES:
             return True
         # A node left DOWN/DRAINED by an earlier run (but responding) is resumed once.
-        if not resumed and states and not any(s.endswith("*") for s in states):
-            if any(s.startswith(("down", "drain", "fail")) for s in states):
-                log(f"node {node} is {','.join(sorted(states))}; resuming it")
-                run(["scontrol", "update", f"nodename={node}", "state=resume"], check=False)
-                resumed = True
+        responding = states and not any(s.endswith("*") for s in states)
+        if not resumed and responding and any(s.startswith(("down", "drain", "fail")) for s in states):
+            log(f"node {node} is {','.join(sorted(states))}; resuming it")
+            run(["scontrol", "update", f"nodename={node}", "state=resume"], check=False)
+            resumed = True
         return False
 
     wait_for(
         f"node {node} to be idle/mixed in sinfo",
         ready,
-        on_fail=lambda: f"sinfo states: {node_states(node)}\n"
-        + tail(LOG_DIR / "slurmd.log")
-        + "\n"
-        + tail(LOG_DIR / "slurmctld.log"),
+        on_fail=lambda: (
+            f"sinfo states: {node_states(node)}\n"
+            + tail(LOG_DIR / "slurmd.log")
+            + "\n"
+            + tail(LOG_DIR / "slurmctld.log")
+        ),
     )
 
 
@@ -191,21 +194,25 @@ def sshd_port_open() -> bool:
         return False
 
 
+def _wait_ssh_login(user: str) -> None:
+    last: list[str] = []
+
+    def login_ok() -> bool:
+        proc = run(ssh_cmd(user, "echo rj-ok"), check=False, timeout=20)
+        last[:] = [proc.stdout, proc.stderr]
+        return proc.returncode == 0 and "rj-ok" in proc.stdout
+
+    wait_for(
+        f"key-based SSH login as {user}",
+        login_ok,
+        timeout=30,
+        on_fail=lambda: f"ssh output: {last}\n" + tail(LOG_DIR / "sshd.log"),
+    )
+
+
 def wait_ssh_logins() -> None:
     for user in USERS:
-        last: list[str] = []
-
-        def login_ok(user: str = user) -> bool:
-            proc = run(ssh_cmd(user, "echo rj-ok"), check=False, timeout=20)
-            last[:] = [proc.stdout, proc.stderr]
-            return proc.returncode == 0 and "rj-ok" in proc.stdout
-
-        wait_for(
-            f"key-based SSH login as {user}",
-            login_ok,
-            timeout=30,
-            on_fail=lambda: f"ssh output: {last}\n" + tail(LOG_DIR / "sshd.log"),
-        )
+        _wait_ssh_login(user)
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -251,7 +258,7 @@ def daemons(node: str) -> list[Daemon]:
     ]
 
 
-def start_all() -> dict:
+def start_all() -> dict[str, Any]:
     node = node_name()
     hw = hardware()
     ensure_munge_key()
@@ -263,7 +270,9 @@ def start_all() -> dict:
         force = d.name == "slurmd" and "slurmctld" in restarted
         if ensure(d, force_restart=force):
             restarted.add(d.name)
-    wait_for("slurmctld to answer `scontrol ping`", slurmctld_ok, on_fail=lambda: tail(LOG_DIR / "slurmctld.log"))
+    wait_for(
+        "slurmctld to answer `scontrol ping`", slurmctld_ok, on_fail=lambda: tail(LOG_DIR / "slurmctld.log")
+    )
     wait_node_ready(node)
     wait_ssh_logins()
     return {"node": node, "cpus": hw["CPUs"], "real_memory": real_memory(hw["RealMemory"])}
@@ -277,7 +286,7 @@ def stop_all() -> list[str]:
     return stopped
 
 
-def slurm_json(facts: dict) -> dict:
+def slurm_json(facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "conf": str(SLURM_CONF),
         "partitions": list(PARTITIONS),
@@ -292,7 +301,7 @@ def slurm_json(facts: dict) -> dict:
     }
 
 
-def state_json() -> dict:
+def state_json() -> dict[str, Any]:
     return {
         "state_dir": str(STATE_DIR),
         "logs": {n: str(LOG_DIR / f"{n}.log") for n in DAEMONS_START_ORDER},

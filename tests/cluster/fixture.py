@@ -29,8 +29,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 UP = HERE / "up"
-_cache: dict[str, Any] | None = None
-_container: Any = None  # keeps the testcontainers container alive
+_state: dict[str, Any] = {}  # "info": cached JSON; "container": keeps the container alive
 
 
 def _stderr_tail(text: str, lines: int = 40) -> str:
@@ -39,33 +38,38 @@ def _stderr_tail(text: str, lines: int = 40) -> str:
 
 def _native(timeout: float) -> dict[str, Any]:
     try:
-        proc = subprocess.run([str(UP)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [str(UP)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         raise RuntimeError(f"{UP} timed out after {timeout}s:\n{_stderr_tail(err)}") from exc
     if proc.returncode != 0:
         raise RuntimeError(f"{UP} failed with exit {proc.returncode}:\n{_stderr_tail(proc.stderr)}")
     try:
-        return json.loads(proc.stdout)
+        info: dict[str, Any] = json.loads(proc.stdout)
+        return info
     except ValueError as exc:
-        raise RuntimeError(f"{UP} printed invalid JSON: {proc.stdout[:500]!r}\n{_stderr_tail(proc.stderr)}") from exc
+        msg = f"{UP} printed invalid JSON: {proc.stdout[:500]!r}\n{_stderr_tail(proc.stderr)}"
+        raise RuntimeError(msg) from exc
 
 
 def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - needs a Docker engine
-    global _container
     try:
         from testcontainers.core.container import DockerContainer
         from testcontainers.core.image import DockerImage
     except ImportError as exc:
         raise RuntimeError("REMOTEJOBS_TEST_CLUSTER=container needs `pip install testcontainers`") from exc
     repo_root = HERE.parent.parent
-    image = DockerImage(path=str(repo_root), dockerfile_path="tests/cluster/Dockerfile", tag="remotejobs-testcluster")
+    image = DockerImage(
+        path=str(repo_root), dockerfile_path="tests/cluster/Dockerfile", tag="remotejobs-testcluster"
+    )
     image.build()
     container = DockerContainer(str(image)).with_exposed_ports(2222)
     container.start()
-    _container = container
+    _state["container"] = container
     deadline = time.monotonic() + timeout
-    info = None
+    info: dict[str, Any] | None = None
     while info is None:
         out, err = container.get_logs()
         text = out.decode(errors="replace")
@@ -77,7 +81,8 @@ def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - nee
             except ValueError:
                 pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"container did not report the cluster JSON:\n{_stderr_tail(err.decode(errors='replace'))}")
+            tail = _stderr_tail(err.decode(errors="replace"))
+            raise RuntimeError(f"container did not report the cluster JSON:\n{tail}")
         time.sleep(1)
     keydir = Path(tempfile.mkdtemp(prefix="rj-cluster-keys-"))
     wrapped = container.get_wrapped_container()
@@ -102,13 +107,13 @@ def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - nee
 
 def cluster_info(refresh: bool = False, timeout: float = 900) -> dict[str, Any]:
     """Bring the cluster up (idempotent) and return ``up``'s JSON, cached per process."""
-    global _cache
-    if _cache is None or refresh:
+    if "info" not in _state or refresh:
         mode = os.environ.get("REMOTEJOBS_TEST_CLUSTER", "native").strip().lower() or "native"
         if mode == "native":
-            _cache = _native(timeout)
+            _state["info"] = _native(timeout)
         elif mode == "container":
-            _cache = _container_mode(timeout)
+            _state["info"] = _container_mode(timeout)
         else:
             raise RuntimeError(f"REMOTEJOBS_TEST_CLUSTER must be 'native' or 'container', not {mode!r}")
-    return _cache
+    info: dict[str, Any] = _state["info"]
+    return info

@@ -7,50 +7,55 @@ unless running as root (native mode) and paramiko is installed.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import paramiko
 import pytest
 
-paramiko = pytest.importorskip("paramiko")
-
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("rj_cluster_fixture", HERE / "fixture.py")
-assert _spec and _spec.loader
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
+NATIVE = os.environ.get("REMOTEJOBS_TEST_CLUSTER", "native") == "native"
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("REMOTEJOBS_TEST_CLUSTER", "native") == "native" and os.geteuid() != 0,
-    reason="native test cluster needs root",
-)
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(NATIVE and os.geteuid() != 0, reason="native test cluster needs root"),
+]
 
 
 @pytest.fixture(scope="module")
-def info() -> dict:
-    return fixture.cluster_info()
+def info(cluster: dict[str, Any]) -> dict[str, Any]:
+    """``cluster`` (root conftest.py) is the JSON printed by tests/cluster/up."""
+    return cluster
 
 
-def connect(info: dict, user: dict, *, password: bool = False, kbd: bool = False) -> paramiko.SSHClient:
+def connect(
+    info: dict[str, Any], user: dict[str, Any], *, password: bool = False, kbd: bool = False
+) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.load_host_keys(info["ssh"]["known_hosts_file"])
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     host, port = info["ssh"]["host"], info["ssh"]["port"]
     if kbd:
-        sock = __import__("socket").create_connection((host, port), timeout=10)
+        sock = socket.create_connection((host, port), timeout=10)
         transport = paramiko.Transport(sock)
         transport.start_client(timeout=10)
-        transport.auth_interactive(user["name"], lambda title, instr, prompts: [user["password"]] * len(prompts))
+        transport.auth_interactive(
+            user["name"], lambda title, instr, prompts: [user["password"]] * len(prompts)
+        )
         assert transport.is_authenticated()
-        client._transport = transport  # noqa: SLF001 - reuse SSHClient helpers on this transport
+        client._transport = transport  # type: ignore[attr-defined]  # reuse SSHClient.exec_command
         return client
     kwargs = {"password": user["password"]} if password else {"key_filename": user["key_file"]}
-    client.connect(host, port, username=user["name"], look_for_keys=False, allow_agent=False, timeout=10, **kwargs)
+    client.connect(
+        host, port, username=user["name"], look_for_keys=False, allow_agent=False, timeout=10, **kwargs
+    )
     return client
 
 
@@ -60,7 +65,7 @@ def run(client: paramiko.SSHClient, command: str) -> tuple[int, str, str]:
     return rc, out.read().decode(), err.read().decode()
 
 
-def test_json_shape(info: dict) -> None:
+def test_json_shape(info: dict[str, Any]) -> None:
     assert info["ssh"]["port"] == 2222 and info["ssh"]["host_key_type"] == "ssh-ed25519"
     assert [u["name"] for u in info["users"]] == ["rjalice", "rjbob"]
     assert info["slurm"]["partitions"] == ["debug", "short"] and info["slurm"]["accounting"] is False
@@ -68,23 +73,25 @@ def test_json_shape(info: dict) -> None:
         assert Path(info["commands"][kind]).is_dir()
 
 
-def test_key_password_and_kbd_logins(info: dict) -> None:
+def test_key_password_and_kbd_logins(info: dict[str, Any]) -> None:
     for user in info["users"]:
         for mode in ({}, {"password": True}, {"kbd": True}):
             with connect(info, user, **mode) as c:
                 assert run(c, "id -un") == (0, user["name"] + "\n", "")
 
 
-def test_host_key_matches(info: dict) -> None:
+def test_host_key_matches(info: dict[str, Any]) -> None:
     with connect(info, info["users"][0]) as c:
-        key = c.get_transport().get_remote_server_key()
+        transport = c.get_transport()
+        assert transport is not None
+        key = transport.get_remote_server_key()
         assert f"{key.get_name()} {key.get_base64()}" == info["ssh"]["host_key"]
 
 
 def _wait_job(c: paramiko.SSHClient, job: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while True:
-        rc, out, _ = run(c, f"scontrol show job {job} -o")
+        _, out, _ = run(c, f"scontrol show job {job} -o")
         state = re.search(r"JobState=(\S+)", out)
         if state and state.group(1) in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY"):
             return state.group(1)
@@ -92,7 +99,7 @@ def _wait_job(c: paramiko.SSHClient, job: str, timeout: float = 60) -> str:
         time.sleep(0.2)
 
 
-def test_sbatch_completes_and_writes_output(info: dict) -> None:
+def test_sbatch_completes_and_writes_output(info: dict[str, Any]) -> None:
     alice = info["users"][0]
     with connect(info, alice) as c:
         rc, out, err = run(c, "cd ~ && sbatch --parsable --mem=100M --wrap 'echo hi'")
@@ -102,7 +109,7 @@ def test_sbatch_completes_and_writes_output(info: dict) -> None:
         assert run(c, f"cat ~/slurm-{job}.out") == (0, "hi\n", "")
 
 
-def test_short_partition_and_scancel(info: dict) -> None:
+def test_short_partition_and_scancel(info: dict[str, Any]) -> None:
     with connect(info, info["users"][0]) as c:
         rc, out, err = run(c, "sbatch --parsable -p short --wrap 'sleep 300'")
         assert rc == 0, err
@@ -111,12 +118,13 @@ def test_short_partition_and_scancel(info: dict) -> None:
         assert _wait_job(c, job) == "CANCELLED"
 
 
-def test_squeue_as_bob_and_torque_wrapper_as_alice(info: dict) -> None:
+def test_squeue_as_bob_and_torque_wrapper_as_alice(info: dict[str, Any]) -> None:
     with connect(info, info["users"][1]) as c:
         rc, out, err = run(c, "squeue -h -o '%i %T'")
         assert rc == 0, err
     with connect(info, info["users"][0]) as c:
-        rc, out, err = run(c, "cd ~ && printf '#!/bin/bash\\necho torque-ok\\n' > tq.sh && /usr/bin/qsub tq.sh")
+        script = "printf '#!/bin/bash\\necho torque-ok\\n' > tq.sh"
+        rc, out, err = run(c, f"cd ~ && {script} && /usr/bin/qsub tq.sh")
         assert rc == 0, out + err
         job = out.strip()
         assert job.isdigit(), out
@@ -124,9 +132,9 @@ def test_squeue_as_bob_and_torque_wrapper_as_alice(info: dict) -> None:
         assert run(c, f"cat ~/tq.sh.o{job}")[1] == "torque-ok\n"
 
 
-@pytest.mark.skipif(os.environ.get("REMOTEJOBS_TEST_CLUSTER", "native") != "native", reason="native mode only")
-def test_second_up_is_fast_and_identical(info: dict) -> None:
+@pytest.mark.skipif(not NATIVE, reason="native mode only")
+def test_second_up_is_fast_and_identical(info: dict[str, Any]) -> None:
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, str(HERE / "up")], capture_output=True, text=True, check=True)
     assert time.monotonic() - t0 < 5
-    assert __import__("json").loads(proc.stdout) == info
+    assert json.loads(proc.stdout) == info

@@ -49,6 +49,7 @@ class BatchSettings(BackendSettings):
     host: str | None = None
     port: int | None = None
     username: str | None = None
+    #: Private key; ``{user}`` is replaced by the login user (one key per user).
     key_file: str | None = None
     known_hosts: str | None = None
     host_key_policy: Literal["reject", "accept-new"] = "reject"
@@ -91,12 +92,13 @@ class BatchResource(ComputeResource):
             return LocalTransport(user=username)
         from remotejobs.transport.ssh import SSHTransport
 
+        user = username or s.username
         return SSHTransport(
             host=s.host,
             port=s.port,
-            username=username or s.username,
+            username=user,
             password=password,
-            key_file=s.key_file,
+            key_file=s.key_file.replace("{user}", user or "") if s.key_file else None,
             known_hosts=s.known_hosts,
             host_key_policy=s.host_key_policy,
             ssh_config=s.ssh_config,

@@ -1,0 +1,50 @@
+"""Shared pytest fixtures: the real test cluster (tests/cluster/up) and SSH settings for it."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_FIXTURE = Path(__file__).parent / "tests" / "cluster" / "fixture.py"
+
+
+def _load_cluster_info() -> dict[str, Any]:
+    spec = importlib.util.spec_from_file_location("remotejobs_test_cluster", _FIXTURE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    info: dict[str, Any] = module.cluster_info()
+    return info
+
+
+@pytest.fixture(scope="session")
+def cluster() -> dict[str, Any]:
+    """The JSON document printed by tests/cluster/up (brings the cluster up if needed)."""
+    return _load_cluster_info()
+
+
+@pytest.fixture(scope="session")
+def ssh_settings(cluster: dict[str, Any]) -> dict[str, Any]:
+    """BatchSettings keys reaching the test cluster over SSH (no user: give it at login)."""
+    ssh = cluster["ssh"]
+    return {
+        "host": ssh["host"],
+        "port": ssh["port"],
+        "known_hosts": ssh["known_hosts_file"],
+        "use_agent": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def cluster_users(cluster: dict[str, Any]) -> list[dict[str, Any]]:
+    """The two unprivileged users: name, password, key_file, home."""
+    users: list[dict[str, Any]] = cluster["users"]
+    return users
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("REMOTEJOBS_STATE_DIR", str(Path(config.rootpath) / ".pytest_state"))

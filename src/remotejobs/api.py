@@ -1,0 +1,72 @@
+"""Opening resources by configuration name or inline, and listing backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from remotejobs._plugins import get_registry
+from remotejobs.config import ResourceEntry, load_config
+from remotejobs.errors import InvalidSettingsError
+from remotejobs.resource import BackendSettings, ComputeResource
+
+__all__ = ["available_backends", "open_resource", "plugin_failures"]
+
+
+def available_backends() -> list[str]:
+    """Names of the installed backends (plugins that failed to load are left out)."""
+    return get_registry().names()
+
+
+def plugin_failures() -> dict[str, str]:
+    """Plugins that failed to load: entry-point name -> error text."""
+    return {name: repr(f.error) for name, f in get_registry().failures.items()}
+
+
+def open_resource(
+    name: str | None = None,
+    /,
+    *,
+    backend: str | None = None,
+    config: str | Path | None = None,
+    **settings: Any,
+) -> ComputeResource:
+    """A ready resource (not yet logged in) for a configured name or an inline backend.
+
+    ``open_resource("scarf")`` reads ``[resources.scarf]`` from the configuration;
+    ``open_resource(backend="local", state_dir=...)`` builds one from keyword settings
+    (``name`` then only labels it). ``local`` works without any configuration.
+
+    :raises UnknownResourceError: ``name`` is not configured (lists the configured names).
+    :raises BackendNotFoundError: the backend is not installed (lists installed ones).
+    :raises BackendLoadError: its plugin is broken (cause chained).
+    :raises InvalidSettingsError: a setting is unknown or invalid (names file, table, key
+        and the valid keys).
+    """
+    if backend is not None:
+        entry = ResourceEntry(name or backend, backend, dict(settings), None)
+    else:
+        entry = load_config(config).resource(name or "local")
+        if settings:
+            entry = ResourceEntry(entry.name, entry.backend, {**entry.settings, **settings}, entry.source)
+    cls = get_registry().load(entry.backend)
+    return cls(_settings(cls.settings_model, entry), name=entry.name)
+
+
+def _settings(model: type[BackendSettings], entry: ResourceEntry) -> BackendSettings:
+    try:
+        return model.model_validate(entry.settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"]) or None
+        rule = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        raise InvalidSettingsError(
+            f"{rule} (backend {entry.backend!r})",
+            file=entry.source,
+            table=entry.table,
+            key=key,
+            valid_keys=sorted(model.model_fields),
+            resource=entry.name,
+        ) from exc

@@ -1,0 +1,1 @@
+"""The built-in ``local`` backend: jobs run as local process groups (no cluster needed)."""

@@ -1,0 +1,216 @@
+"""The ``local`` backend: each job is a local process group in its own directory.
+
+State is on disk (see :mod:`remotejobs.local._store`), so a new Python process sees, and
+can cancel, jobs an earlier one submitted. "Users" are separate namespaces under the
+state directory: two sessions with different user names do not see each other's jobs.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+import platformdirs
+
+from remotejobs.errors import (
+    AuthenticationError,
+    InvalidJobSpecError,
+    JobNotFoundError,
+    SubmissionError,
+    TransferError,
+)
+from remotejobs.local._store import CANCEL, RESULT, SPEC, STARTED, Store, read_json, write_json
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs.transport.local import LocalTransport
+
+__all__ = ["LocalResource", "LocalSettings"]
+
+_SRC = str(Path(__file__).resolve().parents[2])
+
+
+class LocalSettings(BackendSettings):
+    """``state_dir``: where jobs live (default ``$REMOTEJOBS_STATE_DIR`` or the user state
+    directory, e.g. ``~/.local/state/remotejobs/local``)."""
+
+    state_dir: str | None = None
+
+
+def _default_state_dir() -> Path:
+    env = os.environ.get("REMOTEJOBS_STATE_DIR")
+    if env:
+        return Path(env).expanduser() / "local"
+    return Path(platformdirs.user_state_dir("remotejobs")) / "local"
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if isinstance(value, int | float) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class LocalResource(ComputeResource):
+    """Jobs as local processes. Ignores ``queue`` and ``memory_mb``; ``nodes`` must be 1."""
+
+    backend_name: ClassVar[str] = "local"
+    settings_model: ClassVar[type[BackendSettings]] = LocalSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.FILE_TRANSFER, Capability.WALLTIME}
+    )
+
+    def __init__(self, settings: BackendSettings, *, name: str) -> None:
+        super().__init__(settings, name=name)
+        assert isinstance(settings, LocalSettings)
+        root = Path(settings.state_dir).expanduser() if settings.state_dir else _default_state_dir()
+        self.store = Store(root)
+        self._files = LocalTransport()
+
+    # -- session --------------------------------------------------------------------
+    def _login(self, username: str | None, password: str | None) -> str:
+        user = username or getpass.getuser()
+        if not Store.valid_user(user):
+            raise AuthenticationError(
+                f"Invalid user name {user!r} for the local backend",
+                hint="Use letters, digits, '_', '-', '.', '@' (at most 64 characters)",
+            )
+        return user
+
+    def _ping(self) -> bool:
+        return True
+
+    @property
+    def _me(self) -> str:
+        assert self._user is not None
+        return self._user
+
+    # -- jobs -----------------------------------------------------------------------
+    def _submit(self, spec: JobSpec) -> str:
+        if spec.nodes != 1:
+            raise InvalidJobSpecError(f"The local backend runs on one node; nodes={spec.nodes} asked")
+        job_id = self.store.new_id()
+        job_dir = self.store.jobs_dir(self._me) / job_id
+        job_dir.mkdir(parents=True, mode=0o700)
+        workdir = Path(spec.directory).expanduser() if spec.directory else job_dir
+        if not workdir.is_dir():
+            raise SubmissionError(f"Working directory {str(workdir)!r} does not exist")
+
+        def out(path: str | None, default: str) -> str:
+            return str(workdir / path) if path else str(job_dir / default)
+
+        record = {
+            "executable": spec.executable,
+            "arguments": list(spec.arguments),
+            "environment": spec.environment,
+            "workdir": str(workdir),
+            "stdout": out(spec.stdout, "stdout"),
+            "stderr": out(spec.stderr, "stderr"),
+            "walltime": spec.walltime.total_seconds() if spec.walltime else None,
+            "name": spec.name,
+            "submit_time": datetime.now(timezone.utc).timestamp(),
+        }
+        write_json(job_dir / SPEC, record)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")]))}
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argv
+                [sys.executable, "-m", "remotejobs.local._supervisor", str(job_dir)],
+                start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=env, close_fds=True,
+            )
+        except OSError as exc:
+            write_json(job_dir / RESULT, {"state": "FAILED", "reason": f"Could not start: {exc}"})
+            raise SubmissionError(f"Could not start the job supervisor: {exc}") from exc
+        threading.Thread(target=proc.wait, daemon=True).start()  # reap it when it ends
+        return job_id
+
+    def _info(self, job_id: str) -> JobInfo | None:
+        job_dir = self.store.job_dir(self._me, job_id)
+        if job_dir is None:
+            return None
+        spec = read_json(job_dir / SPEC) or {}
+        started = read_json(job_dir / STARTED)
+        result = read_json(job_dir / RESULT)
+        common: dict[str, Any] = {
+            "id": job_id,
+            "name": spec.get("name"),
+            "command": " ".join([spec.get("executable", ""), *spec.get("arguments", [])]),
+            "submit_time": _time(spec.get("submit_time")),
+            "start_time": _time(started.get("start_time")) if started else None,
+            "owner": self._me,
+        }
+        if result is not None:
+            state = JobState(result["state"])
+            return JobInfo(state=state, native_state=state.value, exit_code=result.get("exit_code"),
+                           end_time=_time(result.get("end_time")), reason=result.get("reason"), **common)
+        if started is None:
+            return JobInfo(state=JobState.QUEUED, native_state="STARTING", **common)
+        if not _alive(int(started["pid"])):
+            return JobInfo(state=JobState.UNKNOWN, native_state=None,
+                           reason="The job's supervisor process ended without recording a result "
+                           "(machine restarted or process killed)", **common)
+        return JobInfo(state=JobState.RUNNING, native_state="RUNNING", **common)
+
+    def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
+        infos = {i: self._info(i) for i in ids}
+        return {k: v for k, v in infos.items() if v is not None}
+
+    def _jobs(self) -> list[JobInfo]:
+        return list(self._status_many(self.store.job_ids(self._me)).values())
+
+    def _cancel(self, job_id: str) -> None:
+        job_dir = self.store.job_dir(self._me, job_id)
+        if job_dir is None:
+            raise JobNotFoundError(job_id)
+        if (job_dir / RESULT).exists():
+            return
+        (job_dir / CANCEL).touch()
+        started = read_json(job_dir / STARTED)
+        if started is not None:
+            try:
+                os.killpg(int(started["pgid"]), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    # -- files ----------------------------------------------------------------------
+    def _upload(self, local_path: Path, remote_dir: str) -> str:
+        folder = Path(remote_dir).expanduser()
+        if not folder.is_absolute():
+            folder = self.store.user_dir(self._me) / "files" / folder
+        target = folder / local_path.name
+        self._files.put(str(local_path), str(target))
+        return str(target)
+
+    def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
+        job_dir = self.store.job_dir(self._me, job_id)
+        if job_dir is None:
+            raise JobNotFoundError(job_id)
+        names = sorted(p.name for p in job_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        if name is not None:
+            if name not in names:
+                raise TransferError(
+                    f"Job {job_id!r} has no file {name!r}; it has: {', '.join(names) or 'none'}", path=name
+                )
+            names = [name]
+        paths = []
+        for entry in names:
+            self._files.get(str(job_dir / entry), str(local_dir / entry))
+            paths.append(local_dir / entry)
+        return paths
