@@ -78,7 +78,7 @@ def build_registry() -> BackendRegistry:
         if pm.is_registered(module):
             continue
         register_plugin(registry, pm, module, ep.name, dist)
-    if "local" not in registry.names() and "local" not in registry.failures:
+    if "local" not in registry and "local" not in registry.failures and not pm.has_plugin("local"):
         # Running from a source tree without installed metadata: same hook, same path.
         from remotejobs.local import plugin as local_plugin
 

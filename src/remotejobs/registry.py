@@ -51,6 +51,7 @@ class BackendRegistry:
     def __init__(self) -> None:
         self._backends: dict[str, BackendInfo] = {}
         self.failures: dict[str, PluginFailure] = {}
+        self.conflicts: dict[str, BackendConflictError] = {}
         self._plugin = "<direct>"
         self._distribution = "<unknown>"
 
@@ -61,26 +62,36 @@ class BackendRegistry:
         """Register backend ``name``.
 
         :raises ValueError: ``name`` is not lowercase kebab-case.
-        :raises BackendConflictError: another plugin already registered ``name``.
+
+        When another plugin already registered ``name`` the name becomes unusable: opening
+        it raises :class:`BackendConflictError` naming both distributions (never a silent
+        pick of one of them); the other backends keep working.
         """
         if not _NAME.match(name):
             raise ValueError(f"Backend name {name!r} must be lowercase kebab-case (e.g. 'ssh-lsf')")
         if name in self._backends:
             other = self._backends[name]
-            raise BackendConflictError(
+            self.conflicts[name] = BackendConflictError(
                 f"Backend {name!r} is registered by plugin {other.plugin!r} "
                 f"(distribution {other.distribution!r}) and by plugin {self._plugin!r} "
                 f"(distribution {self._distribution!r})",
                 hint="Uninstall one of the two distributions",
             )
+            return
         self._backends[name] = BackendInfo(name, target, summary, self._plugin, self._distribution)
 
+    def __contains__(self, name: object) -> bool:
+        """True when ``name`` was registered (even if it is in conflict)."""
+        return name in self._backends
+
     def names(self) -> list[str]:
-        """Sorted names of the registered backends."""
-        return sorted(self._backends)
+        """Sorted names of the usable registered backends."""
+        return sorted(set(self._backends) - set(self.conflicts))
 
     def info(self, name: str) -> BackendInfo:
         """The registration of ``name``; see :meth:`load` for the errors."""
+        if name in self.conflicts:
+            raise self.conflicts[name]
         if name not in self._backends:
             failure = self.failures.get(name)
             if failure is not None:
@@ -101,6 +112,7 @@ class BackendRegistry:
 
         :raises BackendNotFoundError: no such backend (lists the installed ones).
         :raises BackendLoadError: its plugin or class failed to import (cause chained).
+        :raises BackendConflictError: two plugins registered ``name``.
         """
         from remotejobs.resource import ComputeResource
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -151,7 +152,7 @@ class LocalResource(ComputeResource):
         common: dict[str, Any] = {
             "id": job_id,
             "name": spec.get("name"),
-            "command": " ".join([spec.get("executable", ""), *spec.get("arguments", [])]),
+            "command": shlex.join([spec.get("executable", ""), *spec.get("arguments", [])]),
             "submit_time": _time(spec.get("submit_time")),
             "start_time": _time(started.get("start_time")) if started else None,
             "owner": self._me,

@@ -1,0 +1,45 @@
+# remotejobs: one-command setup, demo and tests (Debian 12 with Python 3.11, make, root).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint cluster cluster-down bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { apt-get update -q && apt-get install -y -q python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	@touch $(STAMP)
+
+## The main job: a demo on the built-in local backend.
+demo: setup
+	$(BIN)/python examples/demo.py
+
+## Everything: brings up the real test cluster (apt installs on first run), then all tests.
+test: setup cluster
+	$(BIN)/pytest -q
+
+## Tests that need no cluster.
+test-fast: setup
+	$(BIN)/pytest -q -m "not cluster"
+
+lint: setup
+	$(BIN)/ruff check src plugins tests examples benchmarks conftest.py
+	$(BIN)/mypy --strict src $(addsuffix src,$(PLUGINS))
+
+cluster:
+	tests/cluster/up > /dev/null
+
+cluster-down:
+	tests/cluster/down
+
+bench: setup cluster
+	$(BIN)/python benchmarks/slurm_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .pytest_state

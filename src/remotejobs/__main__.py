@@ -1,0 +1,3 @@
+from remotejobs.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``remotejobs`` command-line client (see :mod:`remotejobs.cli.main`)."""

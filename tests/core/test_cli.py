@@ -1,0 +1,74 @@
+"""The remotejobs command, run as a real subprocess against the local backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = shutil.which("remotejobs", path=os.path.dirname(sys.executable)) or "remotejobs"
+
+
+@pytest.fixture
+def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = tmp_path / "config.toml"
+    config.write_text(f'[resources.box]\nbackend = "local"\nstate_dir = "{tmp_path / "state"}"\n')
+    env = {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_RESOURCE": "box"}
+
+    def _run(*args: str, check: bool = True, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, input=stdin, check=False)
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    return _run
+
+
+def test_submit_status_download_round_trip(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    job_id = json.loads(run("--json", "submit", "-J", "cli job", "--", "/bin/sh", "-c", "echo from-cli; exit 3").stdout)["id"]
+    info = json.loads(run("--json", "submit", "--wait", "/bin/true").stdout)
+    assert info["state"] == "COMPLETED"
+    listing = json.loads(run("--json", "status").stdout)
+    assert job_id in {i["id"] for i in listing}
+    mine = json.loads(run("--json", "status", job_id).stdout)[0]
+    assert mine["name"] == "cli job"
+    files = json.loads(run("--json", "download", job_id, str(tmp_path / "dl")).stdout)["files"]
+    assert any(Path(f).read_text() == "from-cli\n" for f in files)
+    table = run("status").stdout
+    assert job_id in table and "cli job" in table
+
+
+def test_errors_exit_1_with_a_clear_message(run) -> None:  # type: ignore[no-untyped-def]
+    done = run("status", "424242", check=False)
+    assert done.returncode == 1 and "Job '424242' not found [resource 'box'" in done.stderr
+    done = run("--json", "-r", "nope", "status", check=False)
+    error = json.loads(done.stdout)["error"]
+    assert done.returncode == 1 and error["type"] == "UnknownResourceError" and "box" in error["message"]
+
+
+def test_password_is_never_a_plain_argument(run) -> None:  # type: ignore[no-untyped-def]
+    done = run("login", "--password", "secret", check=False)
+    assert done.returncode == 2 and "No such option" in done.stderr
+    ok = run("login", "--password-stdin", stdin="ignored-by-local\n")
+    assert "Logged in to box" in ok.stdout and "ignored-by-local" not in ok.stdout + ok.stderr
+
+
+def test_backends_resources_ping(run) -> None:  # type: ignore[no-untyped-def]
+    assert "local" in json.loads(run("--json", "backends").stdout)["backends"]
+    assert json.loads(run("--json", "resources").stdout)["resources"]["box"] == "local"
+    assert json.loads(run("--json", "ping").stdout)["reachable"] is True
+
+
+def test_cancel_and_upload(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    job_id = run("submit", "/bin/sleep", "300").stdout.strip()
+    run("cancel", job_id)
+    local = tmp_path / "in put.txt"
+    local.write_text("x")
+    remote = run("upload", str(local), "inbox").stdout.strip()
+    assert Path(remote).read_text() == "x"
+    run("--json", "status", job_id)

@@ -1,0 +1,68 @@
+"""Models validate with field-naming errors; errors carry context and never secrets."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from remotejobs import JobInfo, JobSpec, JobState
+from remotejobs.errors import (
+    JobNotFoundError,
+    RemoteJobsError,
+    SchedulerError,
+    TransportError,
+)
+from remotejobs.models import merge_info
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "rule"),
+    [
+        ({"executable": ""}, "executable", "at least 1 character"),
+        ({"executable": "x", "nodes": 0}, "nodes", "greater than or equal to 1"),
+        ({"executable": "x", "memory_mb": -5}, "memory_mb", "greater than or equal to 1"),
+        ({"executable": "x", "environment": {"1BAD": "v"}}, "environment", "must match"),
+        ({"executable": "x", "walltime": 0}, "walltime", "at least one second"),
+        ({"executable": "x", "queue": "a\nb"}, "queue", "newline"),
+        ({"executable": "x", "colour": "red"}, "colour", "Extra inputs are not permitted"),
+        ({"executable": "x", "array": "1-"}, "array", "pattern"),
+    ],
+)
+def test_invalid_jobspec_names_field_and_rule(fields: dict[str, object], field: str, rule: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        JobSpec(**fields)  # type: ignore[arg-type]
+    text = str(err.value)
+    assert field in text and rule in text
+
+
+def test_jobspec_is_frozen_and_accepts_lists() -> None:
+    spec = JobSpec(executable="echo", arguments=["a", "b"], walltime="01:00:00")  # type: ignore[arg-type]
+    assert spec.arguments == ("a", "b") and spec.walltime is not None
+    assert spec.walltime.total_seconds() == 3600
+    with pytest.raises(ValidationError):
+        spec.name = "x"  # type: ignore[misc]
+
+
+def test_final_states_and_monotone_merge() -> None:
+    assert {s for s in JobState if s.is_final} == {
+        JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT}
+    done = JobInfo(id="1", state=JobState.COMPLETED, exit_code=0)
+    running = JobInfo(id="1", state=JobState.RUNNING)
+    queued = JobInfo(id="1", state=JobState.QUEUED)
+    unknown = JobInfo(id="1", state=JobState.UNKNOWN, reason="gone")
+    assert merge_info(done, running) is done
+    assert merge_info(running, queued) is running
+    assert merge_info(queued, running) is running
+    assert merge_info(running, unknown) is unknown
+    assert merge_info(done, unknown) is done
+
+
+def test_errors_carry_context_and_transient_flags() -> None:
+    err = JobNotFoundError("42", resource="scarf", user="alice")
+    assert isinstance(err, RemoteJobsError) and not err.transient
+    assert str(err) == "Job '42' not found [resource 'scarf', user 'alice']"
+    assert TransportError("dropped").transient is True
+    assert TransportError("dropped", transient=False).transient is False
+    late = SchedulerError("bad output", command=["squeue", "-j", "1"], exit_status=1, output="x" * 5000)
+    late.add_context(resource="r", user="u")
+    assert len(late.output) == 2000 and "squeue -j 1" in str(late) and "[resource 'r', user 'u']" in str(late)
