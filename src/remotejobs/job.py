@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from remotejobs.models import JobInfo
@@ -41,7 +41,7 @@ class Job:
 
 
 #: A job handle or a bare job id.
-JobRef = Union[Job, str, int]
+JobRef = Job | str | int
 
 
 def job_id_of(job: JobRef) -> str:

@@ -122,7 +122,7 @@ class BackendRegistry:
             module_name, _, attr = target.partition(":")
             try:
                 target = getattr(importlib.import_module(module_name), attr)
-            except Exception as exc:  # noqa: BLE001 - any import failure is a load failure
+            except Exception as exc:
                 raise BackendLoadError(
                     f"Backend {name!r} (plugin {info.plugin!r}, distribution "
                     f"{info.distribution!r}) could not be imported from {info.target!r}: {exc!r}",

@@ -30,7 +30,8 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_submit_status_download_round_trip(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    job_id = json.loads(run("--json", "submit", "-J", "cli job", "--", "/bin/sh", "-c", "echo from-cli; exit 3").stdout)["id"]
+    submitted = run("--json", "submit", "-J", "cli job", "--", "/bin/sh", "-c", "echo from-cli; exit 3")
+    job_id = json.loads(submitted.stdout)["id"]
     info = json.loads(run("--json", "submit", "--wait", "/bin/true").stdout)
     assert info["state"] == "COMPLETED"
     listing = json.loads(run("--json", "status").stdout)

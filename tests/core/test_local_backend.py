@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_unsupported_spec_and_capability(state: Path) -> None:
 class _NeedsPassword(ComputeResource):
     backend_name = "needs-password"
     capabilities = frozenset({Capability.LOGIN_REQUIRED})
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def _login(self, username: str | None, password: str | None) -> str:
         self.calls.append("login")

@@ -287,7 +287,7 @@ def download(ctx: Ctx, job_id: str, local_dir: Path, name: str | None, password_
     """Download a job's output files into LOCAL_DIR."""
     with _errors(ctx):
         paths = ctx.session(_password(password_stdin, password_env)).download(job_id, local_dir, name)
-        ctx.emit({"files": [str(p) for p in paths]}, lambda: [click.echo(str(p)) for p in paths] and None)
+        ctx.emit({"files": [str(p) for p in paths]}, lambda: click.echo("\n".join(str(p) for p in paths)))
 
 
 def main() -> None:

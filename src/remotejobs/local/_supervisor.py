@@ -48,7 +48,7 @@ def run(job_dir: Path) -> dict[str, Any]:
     argv = [spec["executable"], *spec.get("arguments", [])]
     try:
         with open(spec["stdout"], "ab") as out, open(spec["stderr"], "ab") as err:
-            proc = subprocess.Popen(  # noqa: S603 - argv list from the JobSpec, no shell
+            proc = subprocess.Popen(
                 argv, cwd=spec["workdir"], env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=err, process_group=0,
             )

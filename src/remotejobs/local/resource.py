@@ -7,6 +7,7 @@ state directory: two sessions with different user names do not see each other's 
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shlex
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,7 +54,7 @@ def _default_state_dir() -> Path:
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=timezone.utc) if isinstance(value, int | float) else None
+    return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int | float) else None
 
 
 def _alive(pid: int) -> bool:
@@ -126,12 +127,12 @@ class LocalResource(ComputeResource):
             "stderr": out(spec.stderr, "stderr"),
             "walltime": spec.walltime.total_seconds() if spec.walltime else None,
             "name": spec.name,
-            "submit_time": datetime.now(timezone.utc).timestamp(),
+            "submit_time": datetime.now(UTC).timestamp(),
         }
         write_json(job_dir / SPEC, record)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")]))}
         try:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "remotejobs.local._supervisor", str(job_dir)],
                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=env, close_fds=True,
@@ -185,10 +186,8 @@ class LocalResource(ComputeResource):
         (job_dir / CANCEL).touch()
         started = read_json(job_dir / STARTED)
         if started is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(started["pgid"]), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     # -- files ----------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:

@@ -74,7 +74,7 @@ class BatchResource(ComputeResource):
 
     def __init__(self, settings: BackendSettings, *, name: str) -> None:
         super().__init__(settings, name=name)
-        assert isinstance(settings, BatchSettings)  # noqa: S101 - guaranteed by registry
+        assert isinstance(settings, BatchSettings)
         self.batch: BatchSettings = settings
         self.dialect = self.make_dialect()
         self._transport: CommandTransport | None = None

@@ -14,7 +14,7 @@ Usage in a plugin's tests::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,11 +74,11 @@ class ResourceContract:
         raise NotImplementedError("override the contract_env fixture")
 
     @pytest.fixture
-    def session(self, contract_env: ContractEnv) -> ComputeResource:
+    def session(self, contract_env: ContractEnv) -> Iterator[ComputeResource]:
         resource = contract_env.open(0)
         username, password = contract_env.users[0]
         resource.login(username, password)
-        yield resource  # type: ignore[misc]
+        yield resource
         resource.close()
 
     # -- lifecycle --------------------------------------------------------------------

@@ -45,7 +45,7 @@ class LocalTransport(CommandTransport):
         argv = list(argv)
         limit = timeout if timeout is not None else self.command_timeout
         try:
-            done = subprocess.run(  # noqa: S603 - argv list, no shell
+            done = subprocess.run(
                 argv,
                 input=stdin if stdin is not None else "",
                 capture_output=True,
