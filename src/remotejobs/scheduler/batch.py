@@ -79,6 +79,7 @@ class BatchResource(ComputeResource):
         self.dialect = self.make_dialect()
         self._transport: CommandTransport | None = None
         self._root = ""
+        self._home = ""
 
     def make_dialect(self) -> SchedulerDialect:
         return self.dialect_class(bin_dir=self.batch.bin_dir)
@@ -114,6 +115,7 @@ class BatchResource(ComputeResource):
             raise TransportError(f"Could not find the home directory on {transport.description}")
         root = self.batch.job_root
         self._root = root if root.startswith("/") else posixpath.join(home, root)
+        self._home = home
         self._transport = transport
         return getattr(transport, "user", None) or username or "unknown"
 
@@ -229,6 +231,8 @@ class BatchResource(ComputeResource):
 
     # -- files ----------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:
+        # absolute, so that a job (which runs in its own directory) can open the result
+        remote_dir = posixpath.join(self._home, remote_dir)
         target = posixpath.join(remote_dir, local_path.name)
         self.transport.makedirs(remote_dir)
         self.transport.put(str(local_path), target)

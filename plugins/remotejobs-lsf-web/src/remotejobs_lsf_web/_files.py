@@ -1,0 +1,123 @@
+"""Upload (``upfile``), job file listing (``jobfiles``) and download (``file``), ref §1.5-1.6."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import unescape
+
+from remotejobs.errors import JobNotFoundError, TransferError
+from remotejobs_lsf_web._wire import UPLOAD_BOUNDARY, JobFile, error_message, parse_jobfiles, parse_xml, upload_body
+
+if TYPE_CHECKING:
+    from remotejobs_lsf_web.resource import LsfWebResource
+
+__all__ = ["document_error", "download", "upload"]
+
+_NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job")
+
+
+def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
+    """Send ``local_path`` into ``remote_dir`` through ``upfile/0`` (no job: ``remote_dir``
+    is taken by the server as a path of the user's, absolute or relative to the home
+    directory). Returns ``remote_dir/<name>``.
+
+    :raises TransferError: unreadable file, unsendable name, or an ``<errMsg>`` answer.
+    """
+    name = local_path.name
+    if re.search(r'["\r\n\\/]', name) or not name.strip():
+        raise TransferError(f"Cannot upload a file named {name!r} through PAC (quote, newline or slash)",
+                            path=str(local_path))
+    try:
+        data = local_path.read_bytes()
+    except OSError as exc:
+        raise TransferError(f"Cannot read {str(local_path)!r}: {exc.strerror}", path=str(local_path)) from exc
+    answer = resource._call(
+        "upload", "POST", "upfile/0", idempotent=True,
+        content_type=f"multipart/mixed; boundary={UPLOAD_BOUNDARY}", body=upload_body(remote_dir, name, data),
+    )
+    message = error_message(answer.text)
+    if message is not None:
+        raise TransferError(f"Upload of {name!r} to {remote_dir!r} failed: {message}", path=str(local_path))
+    return posixpath.join(remote_dir, name)
+
+
+def list_files(resource: LsfWebResource, job_id: str) -> list[JobFile]:
+    """The FILE entries of a job's directory. :raises JobNotFoundError, TransferError:"""
+    answer = resource._call("list job files", "GET", f"jobfiles/{job_id}", idempotent=True,
+                            content_type="application/xml")
+    message = error_message(answer.text)
+    entries = parse_jobfiles(answer.text) if message is None else None
+    if entries is None:
+        said = message if message is not None else " ".join(answer.text.split())[:300]
+        if _NOT_FOUND.search(said):
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} not found: {said}")
+        raise TransferError(f"Listing the files of job {job_id} failed: {said or 'empty answer'}")
+    return [e for e in entries if e.kind == "FILE"]
+
+
+def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
+    """Copy all FILE entries of the job's directory (or only the one called ``name``) into
+    ``local_dir``; a 0-byte entry is created locally without a request (as the stock client
+    does, since PAC answers an empty body for failures too). Returns the local paths.
+
+    :raises TransferError: ``name`` is not among the job's files, no permission, empty answer.
+    """
+    files = list_files(resource, job_id)
+    if name is not None:
+        files = [f for f in files if f.name == name or f.path.endswith("/" + name.lstrip("/"))]
+        if not files:
+            raise TransferError(f"Job {job_id} has no file named {name!r}", path=name)
+    written = []
+    for entry in files:
+        target_name = entry.name
+        if target_name in ("", ".", ".."):
+            continue
+        if not entry.allowed:
+            raise TransferError(f"No permission to download {entry.path!r} of job {job_id}", path=entry.path)
+        if entry.size == 0:
+            data = b""
+        else:
+            answer = resource._call(
+                "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
+                body=entry.path.encode("utf-8"), raw=True,
+            )
+            message = document_error(answer.content)
+            if message is not None or not answer.content:
+                raise TransferError(
+                    f"Download of {entry.path!r} (job {job_id}) failed: "
+                    f"{message or 'empty answer (no permission, or the file is not available)'}",
+                    path=entry.path,
+                )
+            data = answer.content
+        written.append(_write(local_dir / target_name, data))
+    return written
+
+
+def document_error(content: bytes) -> str | None:
+    """The ``<errMsg>`` of a small XML document whose root holds one, else None (so file
+    content that merely mentions ``<errMsg>`` is not mistaken for an error)."""
+    if len(content) > 65536 or b"<errMsg>" not in content:
+        return None
+    root = parse_xml(content)
+    if root is None:
+        return None
+    child = root.find("errMsg")
+    if child is None:
+        return None
+    return unescape(child.text or "").strip() or error_message(content.decode("utf-8", "replace"))
+
+
+def _write(target: Path, data: bytes) -> Path:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise TransferError(f"Cannot write {str(target)!r}: {exc.strerror}", path=str(target)) from exc
+    return target

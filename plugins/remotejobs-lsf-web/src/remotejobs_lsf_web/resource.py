@@ -1,0 +1,338 @@
+"""The ``lsf-web`` backend: one user's session on an IBM Platform LSF Application Center.
+
+Wire formats: ``shared/reference/pac-webservice.md`` (ref §x). One pooled HTTP session per
+resource object, so several users work side by side with their own tokens. A 200 answer
+carrying ``<errMsg>`` is always an error with the server's message; an ``<errMsg>`` that
+matches ``expired_pattern`` raises :class:`SessionExpiredError`, unless a password source
+(credential callback or keyring) is configured: then the backend logs in again and
+repeats an idempotent request once.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import shlex
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import SecretStr
+
+import remotejobs
+from remotejobs.errors import (
+    AuthenticationError,
+    InvalidJobSpecError,
+    NotLoggedInError,
+    SchedulerError,
+    SessionExpiredError,
+    SubmissionError,
+    TransportError,
+)
+from remotejobs.models import Capability, JobInfo, JobSpec
+from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs_lsf_web import _files
+from remotejobs_lsf_web._auth import CredentialCallback, log_in, password_from
+from remotejobs_lsf_web._states import to_info
+from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
+from remotejobs_lsf_web._wire import (
+    SUBMIT_BOUNDARY,
+    PacJob,
+    action_message,
+    cookie_header,
+    error_message,
+    note_message,
+    parse_jobs,
+    parse_submit_id,
+    submit_body,
+)
+from remotejobs_lsf_web.client import Answer, PacClient
+from remotejobs_lsf_web.settings import LsfWebSettings, ScarfSettings
+
+__all__ = ["LsfWebResource", "ScarfResource"]
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job|permission denied|not the owner")
+_FINISHED = re.compile(r"(?i)already finished|has finished|already (done|exited|completed)")
+_UNSUPPORTED = ("directory", "environment", "queue", "walltime", "memory_mb")
+
+
+class LsfWebResource(ComputeResource):
+    """A PAC web service. Job arguments are sent as one ``INPUT_ARGS`` string quoted with
+    ``shlex.join``: they arrive verbatim only when the server's application template
+    evaluates INPUT_ARGS with a POSIX shell (as PAC's generic template does).
+
+    :param credentials: optional ``callback(username) -> password`` used to log in without
+        a password and to log in again when the server drops the session.
+    """
+
+    backend_name = "lsf-web"
+    settings_model = LsfWebSettings
+    capabilities = frozenset({Capability.LOGIN_REQUIRED, Capability.FILE_TRANSFER})
+    poll_max = 1.0
+
+    def __init__(
+        self, settings: BackendSettings, *, name: str, credentials: CredentialCallback | None = None
+    ) -> None:
+        if not isinstance(settings, LsfWebSettings):
+            settings = LsfWebSettings.model_validate(settings.model_dump())
+        super().__init__(settings, name=name)
+        self.config: LsfWebSettings = settings
+        self._credentials = credentials
+        self._http = PacClient(
+            ca_bundle=settings.ca_bundle,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            retries=settings.retries,
+            user_agent=f"remotejobs-lsf-web/{remotejobs.__version__}",
+        )
+        self._cache = TokenCache(settings.token_cache) if settings.token_cache else None
+        self._expired = re.compile(settings.expired_pattern)
+        self._auth_lock = threading.Lock()
+        self._pac: CachedToken | None = None
+        self._cancelled: set[str] = set()
+        self._counter = 0
+
+    # -- session ------------------------------------------------------------------------
+    def password_required(self) -> bool:
+        """False when a credential callback, a keyring entry or a cached token can log in."""
+        if self._credentials is not None or self.config.keyring_service:
+            return False
+        return not (self._cache and self._cache.users(self.config.login_endpoint))
+
+    def _login(self, username: str | None, password: str | None) -> str:
+        user = username or self.config.username or self._single_cached_user()
+        if not user:
+            raise AuthenticationError(
+                "A user name is required to log in", hint="Pass username=... or set the 'username' setting"
+            )
+        if password is None:
+            cached = self._cache.get(self._cache_key(user)) if self._cache else None
+            if cached is not None:
+                self._pac = cached
+                log.debug("%s: using the cached session of %s", self.name, user)
+                return user
+            password = password_from(self.config, self._credentials, user)
+            if password is None:
+                raise AuthenticationError(
+                    f"No password for {user!r} and no cached session",
+                    user=user,
+                    hint="Log in with a password",
+                )
+        session = log_in(self._http, self.config, user, password)
+        with self._auth_lock:
+            self._pac = session
+        if self._cache:
+            self._cache.put(self._cache_key(user), session)
+        log.info("%s: logged in as %s", self.name, user)
+        return user
+
+    def _logout(self) -> None:
+        pac, self._pac = self._pac, None
+        if self._cache and self._user:
+            self._cache.remove(self._cache_key(self._user))
+        if pac is None:
+            return
+        try:
+            answer = self._http.request(
+                "log out", "GET", pac.url + "webservice/pacclient/logout/", idempotent=True,
+                cookie=self._cookie(pac), content_type="text/plain",
+            )
+        finally:
+            self._http.close()
+        message = error_message(answer.text)
+        if message is not None and not self._expired.search(message):
+            raise SchedulerError(f"Logout failed: {message}", command=["GET", "logout/"])
+
+    def _ping(self) -> bool:
+        base = self.config.ping_url or (self._pac.url if self._pac else None) or self.config.base_url
+        if not base:
+            raise TransportError("No ping URL: set ping_url or base_url", transient=False)
+        answer = self._http.request(
+            "ping", "GET", base + "webservice/pacclient/ping/", idempotent=True, content_type="text/plain"
+        )
+        text = answer.text.lower()
+        return "web services are ready" in text and "not ready" not in text
+
+    # -- jobs ---------------------------------------------------------------------------
+    def _submit(self, spec: JobSpec) -> str:
+        bad = [f for f in _UNSUPPORTED if getattr(spec, f) not in (None, {}, ())]
+        if bad:
+            raise InvalidJobSpecError(
+                f"The PAC web service cannot honour JobSpec field(s) {', '.join(bad)}",
+                hint="Jobs run in a fresh job directory chosen by the server; use app_params for "
+                "site-specific application parameters",
+            )
+        params = self._params(spec)
+        app = self._app_for(spec.arguments)
+        try:
+            answer = self._call(
+                "submit", "POST", "submitapp", idempotent=False,
+                content_type=f"multipart/mixed; boundary={SUBMIT_BOUNDARY}", body=submit_body(app, params),
+            )
+        except TransportError as exc:
+            raise SubmissionError(
+                f"Submission outcome unknown: {exc.message}", transient=True,
+                hint="Check jobs() before submitting again",
+            ) from exc
+        message = error_message(answer.text)
+        if message is not None:
+            raise SubmissionError(f"The web service refused the job (application {app!r}): {message}")
+        job_id = parse_submit_id(answer.text)
+        if job_id is None:
+            raise SubmissionError(
+                f"The submit answer carries no job id: {answer.text[:200]!r}", transient=True,
+                hint="Check jobs() before submitting again",
+            )
+        return job_id
+
+    def _params(self, spec: JobSpec) -> list[tuple[str, str]]:
+        self._counter += 1
+        ncpu = spec.nodes * spec.processes_per_node
+        params = [
+            ("INPUT_ARGS", shlex.join(spec.arguments)),
+            ("OUTPUT_FILE", spec.stdout or "%J.output"),
+            ("ERROR_FILE", spec.stderr or "%J.error"),
+            ("JOB_NAME", spec.name or f"remotejobs_{posixpath.basename(spec.executable)}_{self._counter}"),
+            ("INPUT_FILE", spec.executable),
+            ("MIN_NUM_CPU", str(ncpu)),
+            ("MAX_NUM_CPU", str(ncpu)),
+            ("PROC_PRE_HOST", str(spec.processes_per_node)),
+        ]
+        return params + sorted(self.config.app_params.items())
+
+    def _app_for(self, arguments: Sequence[str]) -> str:
+        """``tool_apps[x]`` when the arguments hold ``--tool x`` or ``--tool=x`` (SCARF's rule)."""
+        for index, arg in enumerate(arguments):
+            tool = arg[7:] if arg.startswith("--tool=") else None
+            if arg == "--tool" and index + 1 < len(arguments):
+                tool = arguments[index + 1]
+            if tool is not None and tool in self.config.tool_apps:
+                return self.config.tool_apps[tool]
+        return self.config.app_name
+
+    def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
+        path = f"jobs/{ids[0]}" if len(ids) == 1 else "jobs"
+        wanted = set(ids)
+        return {j.id: self._info(j) for j in self._list(path, "job status query") if j.id in wanted}
+
+    def _jobs(self) -> list[JobInfo]:
+        return [self._info(j) for j in self._list("jobs", "job list query")]
+
+    def _list(self, path: str, op: str) -> list[PacJob]:
+        answer = self._call(op, "GET", path, idempotent=True, content_type="application/xml",
+                            params={"details": "yes"})
+        message = error_message(answer.text)
+        if message is not None:
+            if _NOT_FOUND.search(message):
+                return []
+            raise SchedulerError(f"{op} failed: {message}", command=["GET", path])
+        jobs = parse_jobs(answer.text)
+        if jobs is None:
+            if note_message(answer.text) is not None:
+                return []
+            raise SchedulerError(f"{op}: the answer is not a job list", command=["GET", path],
+                                 output=answer.text)
+        return [j for j in jobs if j.user is None or j.user == self._user]
+
+    def _info(self, job: PacJob) -> JobInfo:
+        return to_info(job, cancelled=job.id in self._cancelled)
+
+    def _cancel(self, job_id: str) -> None:
+        if not job_id.isdigit():
+            raise remotejobs.JobNotFoundError(job_id, message=f"Job {job_id!r} not found (PAC ids are numbers)")
+        path = f"jobOperation/kill/{job_id}"
+        answer = self._call("cancel", "GET", path, idempotent=True, content_type="application/xml")
+        message = error_message(answer.text)
+        if message is None and action_message(answer.text) is not None:
+            self._cancelled.add(job_id)
+            return
+        if message is not None and _FINISHED.search(message):
+            return
+        if message is not None and _NOT_FOUND.search(message):
+            raise remotejobs.JobNotFoundError(job_id, message=f"Job {job_id!r} not found: {message}")
+        raise SchedulerError(f"Cancelling job {job_id} failed: {message or 'unrecognised answer'}",
+                             command=["GET", path], output="" if message else answer.text)
+
+    # -- files --------------------------------------------------------------------------
+    def _upload(self, local_path: Path, remote_dir: str) -> str:
+        return _files.upload(self, local_path, remote_dir)
+
+    def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
+        return _files.download(self, job_id, local_dir, name)
+
+    # -- requests with the session token -------------------------------------------------
+    def _call(
+        self, op: str, method: str, path: str, *, idempotent: bool, content_type: str | None = None,
+        body: bytes | None = None, params: dict[str, str] | None = None, raw: bool = False,
+    ) -> Answer:
+        """Send an authenticated request to ``webservice/pacclient/<path>``.
+
+        Expired sessions: see the module docstring. ``raw``: the answer is file content and
+        counts as an error only when it is an XML document whose root holds ``<errMsg>``.
+        """
+        for attempt in (1, 2):
+            pac = self._pac
+            if pac is None:
+                raise NotLoggedInError("This session has no token")
+            answer = self._http.request(
+                op, method, pac.url + "webservice/pacclient/" + path, idempotent=idempotent,
+                cookie=self._cookie(pac), content_type=content_type, body=body, params=params,
+            )
+            message = _files.document_error(answer.content) if raw else error_message(answer.text)
+            if message is None or not self._expired.search(message):
+                return answer
+            renewed = attempt == 1 and self._relogin(pac)
+            if renewed and idempotent:
+                log.info("%s: session of %s expired; logged in again, repeating %s", self.name, self._user, op)
+                continue
+            raise SessionExpiredError(
+                f"{op}: the web service no longer accepts the session ({message})"
+                + ("; logged in again, the request was refused and not executed" if renewed else ""),
+                transient=renewed,
+                hint="Repeat the request" if renewed else "Log in again",
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _relogin(self, stale: CachedToken) -> bool:
+        user = self._user
+        if not user:
+            return False
+        with self._auth_lock:
+            if self._pac is not stale:  # another thread renewed it already
+                return True
+            password = password_from(self.config, self._credentials, user)
+            if password is None:
+                return False
+            self._pac = log_in(self._http, self.config, user, password)
+        if self._cache:
+            self._cache.put(self._cache_key(user), self._pac)
+        return True
+
+    def _cookie(self, pac: CachedToken) -> str:
+        jtoken = pac.jtoken.get_secret_value() if isinstance(pac.jtoken, SecretStr) else None
+        return cookie_header(pac.token.get_secret_value(), jtoken)
+
+    def _cache_key(self, user: str) -> str:
+        return f"{self.config.login_endpoint} {user}"
+
+    def _single_cached_user(self) -> str | None:
+        users = self._cache.users(self.config.login_endpoint) if self._cache else []
+        return users[0] if len(users) == 1 else None
+
+
+class ScarfResource(LsfWebResource):
+    """The ``scarf`` preset: :class:`ScarfSettings` defaults (SCARF's portal, token script,
+    TOMOPY application, astra rule)."""
+
+    backend_name = "scarf"
+    settings_model = ScarfSettings
+
+    def __init__(
+        self, settings: BackendSettings, *, name: str, credentials: CredentialCallback | None = None
+    ) -> None:
+        if not isinstance(settings, LsfWebSettings):
+            settings = ScarfSettings.model_validate(settings.model_dump())
+        super().__init__(settings, name=name, credentials=credentials)

@@ -1,0 +1,95 @@
+"""Settings of the ``lsf-web`` backend and of its ``scarf`` preset."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from remotejobs.resource import BackendSettings
+from remotejobs_lsf_web._errors import DEFAULT_EXPIRED_PATTERN
+
+__all__ = ["SCARF_PORTAL", "LsfWebSettings", "ScarfSettings"]
+
+SCARF_PORTAL = "https://portal.scarf.rl.ac.uk"
+
+
+class LsfWebSettings(BackendSettings):
+    """How to reach one PAC web service (see ``shared/reference/pac-webservice.md``).
+
+    ``login_method``: ``pac-logon`` (standard ``webservice/pacclient/logon/``, needs
+    ``base_url``) or ``token-script`` (SCARF's ``cgi-bin/token.py`` at ``token_url``, whose
+    answer gives the PAC base URL). ``app_name`` is the PAC application submitted to;
+    ``tool_apps`` maps a ``--tool <name>``/``--tool=<name>`` argument to another application
+    (SCARF's astra rule). ``app_params`` are extra AppParams sent with every submission.
+    ``token_cache`` (a file path) keeps tokens across processes (mode 0600; never passwords).
+    ``keyring_service`` names a keyring entry (``pip install remotejobs-lsf-web[keyring]``)
+    used to log in again when the server drops the session.
+    """
+
+    base_url: str | None = None
+    login_method: Literal["pac-logon", "token-script"] = "pac-logon"
+    token_url: str | None = None
+    login_marker: str | None = None
+    ping_url: str | None = None
+    username: str | None = None
+    app_name: str = Field(default="generic", min_length=1)
+    tool_apps: dict[str, str] = Field(default_factory=dict)
+    app_params: dict[str, str] = Field(default_factory=dict)
+    ca_bundle: str | None = None
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=5)
+    token_cache: str | None = None
+    keyring_service: str | None = None
+    expired_pattern: str = DEFAULT_EXPIRED_PATTERN
+
+    @field_validator("base_url", "ping_url")
+    @classmethod
+    def _trailing_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("token_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("expired_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _login_endpoint(self) -> LsfWebSettings:
+        if self.login_method == "pac-logon" and not self.base_url:
+            raise ValueError("login_method 'pac-logon' needs base_url (e.g. https://host:8443/platform/)")
+        if self.login_method == "token-script" and not self.token_url:
+            raise ValueError("login_method 'token-script' needs token_url")
+        return self
+
+    @property
+    def login_endpoint(self) -> str:
+        """The URL that identifies this service in the token cache."""
+        return str(self.token_url if self.login_method == "token-script" else self.base_url)
+
+
+class ScarfSettings(LsfWebSettings):
+    """The SCARF (STFC/RAL) preset: token script login, Mantid's application rule."""
+
+    login_method: Literal["pac-logon", "token-script"] = "token-script"
+    token_url: str | None = f"{SCARF_PORTAL}/cgi-bin/token.py"
+    login_marker: str | None = SCARF_PORTAL
+    ping_url: str | None = f"{SCARF_PORTAL}:8443/platform/"
+    app_name: str = Field(default="TOMOPY_0_1_9", min_length=1)
+    tool_apps: dict[str, str] = Field(default_factory=lambda: {"astra": "PYASTRATOOLBOX_1_6"})

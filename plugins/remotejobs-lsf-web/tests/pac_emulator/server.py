@@ -1,0 +1,176 @@
+"""The HTTP(S) side of the emulated PAC: every endpoint the lsf-web backend and Mantid use.
+
+Follows the emulator checklist of ``shared/reference/pac-webservice.md`` §5: token script
+(GET query or POST form, ``//cgi-bin`` accepted), ``logon/``, cookie check (``#quote#``),
+``ping/`` without auth, ``logout/``, ``submitapp``, ``jobs`` (with or without ``?``, ``/``,
+``/<id>``, ``jobsforstatus``, ``jobsforname``), ``jobOperation/kill``, ``upfile``,
+``jobfiles``, ``file`` (GET with body). Errors are HTTP 200 + ``<errMsg>`` (ref §1.2).
+Request bodies may be chunked; GET may carry a body (ref §1.1). Logs never show query
+strings, cookies or bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
+
+from . import wire
+from .auth import SshPasswordChecker, TokenStore, token_from_cookie
+from .service import PacService, Refused
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "/platform/webservice/pacclient/"
+#: errMsg wrapper root per endpoint (ref §5 item 3).
+_ROOTS = {"logon": "User", "submitapp": "Job", "jobOperation": "Job", "upfile": "Job", "jobs": "Jobs",
+          "jobsforstatus": "Jobs", "jobsforname": "Jobs", "jobfiles": "Files", "file": "File", "logout": "User"}
+
+
+class PacHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], *, service: PacService, tokens: TokenStore,
+                 checker: SshPasswordChecker, scheme: str) -> None:
+        super().__init__(address, PacHandler)
+        self.service, self.tokens, self.checker, self.scheme = service, tokens, checker, scheme
+        self.faults: dict[str, tuple[str, Any]] = {}
+        self.faults_lock = threading.Lock()
+        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) seen
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}/platform/"
+
+    def take_fault(self, op: str) -> tuple[str, Any] | None:
+        with self.faults_lock:
+            return self.faults.pop(op, None)
+
+
+class PacHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: PacHttpServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("pac-emulator: %s %s", self.command, self.path.split("?", 1)[0])
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, body: str | bytes, ctype: str = "application/xml;charset=UTF-8", status: int = 200) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self) -> None:
+        raw_path, _, query = self.path.partition("?")
+        path = re.sub(r"/+", "/", unquote(raw_path))
+        body = self._body()
+        self.server.requests.append((self.command, path, {k.lower(): v for k, v in self.headers.items()}))
+        parts = path[len(_PREFIX):].split("/") if path.startswith(_PREFIX) else [""]
+        op, args = parts[0], [p for p in parts[1:] if p]
+        try:
+            if path == "/cgi-bin/token.py":
+                return self._token_script(query, body)
+            if not path.startswith(_PREFIX):
+                return self._send("Not found", "text/plain", 404)
+            fault = self.server.take_fault(op)
+            if fault is not None:
+                kind, value = fault
+                if kind == "status":
+                    return self._send("Injected failure", "text/plain", int(value))
+                return self._send(wire.xml_error(_ROOTS.get(op, "Message"), str(value), op == "submitapp"))
+            if op == "ping":
+                return self._send("Web Services are ready on the PAC emulator", "text/plain")
+            if op == "logon":
+                return self._logon(body)
+            user, why = self.server.tokens.user_of(token_from_cookie(self.headers.get("Cookie")))
+            if user is None:
+                return self._send(wire.xml_error(_ROOTS.get(op, "Message"), why, op in ("submitapp", "jobOperation")))
+            self._dispatch(user, op, args, parse_qs(query), body)
+        except (Refused, wire.WireError) as exc:
+            if op == "jobfiles":  # plain text without '/' or '\\' (ref §1.6)
+                return self._send(str(exc).replace("/", " "), "text/plain")
+            if op == "file":  # empty 200 = not found / no permission (ref §1.2)
+                return self._send(b"", "application/octet-stream")
+            root = _ROOTS.get(op, "Message")
+            self._send(wire.xml_error(root, str(exc), root == "Job"))
+        except Exception:
+            log.exception("pac-emulator: internal error on %s %s", self.command, path)
+            self._send("Internal error", "text/plain", 500)
+
+    # -- endpoints -------------------------------------------------------------------------
+    def _token_script(self, query: str, body: bytes) -> None:
+        """SCARF's token.py: 200 either way; success = base URL line + token (ref §1.2)."""
+        form = parse_qs(query) if query else parse_qs(body.decode("utf-8", "replace"))
+        user, password = (form.get("username") or [""])[0], (form.get("password") or [""])[0]
+        if self.server.take_fault("token") is None and self.server.checker.check(user, password):
+            token, _ = self.server.tokens.issue(user)
+            return self._send(f"{self.server.base_url}\n{token}\n", "text/plain")
+        self._send("Error: authentication failed. Invalid username or password.\n", "text/plain")
+
+    def _logon(self, body: bytes) -> None:
+        user, password = wire.parse_logon(body)
+        if not self.server.checker.check(user, password):
+            return self._send(wire.xml_error("User", "Incorrect user name or password."))
+        token, jtoken = self.server.tokens.issue(user)
+        quoted = escape(token, {'"': "&quot;"})
+        self._send(f"{wire.XML_HEAD}<User><jtoken>{jtoken}</jtoken><token>{quoted}</token></User>")
+
+    def _dispatch(self, user: str, op: str, args: list[str], query: dict[str, list[str]], body: bytes) -> None:
+        service = self.server.service
+        if op == "logout":
+            self.server.tokens.revoke(token_from_cookie(self.headers.get("Cookie")))
+            return self._send("ok", "text/plain")
+        if op == "submitapp":
+            app, params = wire.parse_submit(body, self.headers.get("Content-Type", ""))
+            return self._send(wire.xml_element("Job", {"id": service.submit(user, app, params)}))
+        if op in ("jobs", "jobsforstatus", "jobsforname"):
+            first = lambda key: (query.get(key) or [None])[0]  # noqa: E731
+            ids = args[:1] if op == "jobs" and args else (first("id") or "").split(",") if first("id") else None
+            rows = service.jobs(
+                user, ids=ids, details=(first("details") or "").lower() in ("yes", "true", "y"),
+                status=args[0] if op == "jobsforstatus" and args else first("status"),
+                name=args[0] if op == "jobsforname" and args else first("name"),
+            )
+            return self._send(wire.xml_jobs(rows))
+        if op == "jobOperation" and len(args) == 2:
+            action, job_id = args
+            if action != "kill":
+                raise Refused(f"The job operation {action} is not supported by this server.")
+            message = service.kill(user, job_id)
+            return self._send(wire.xml_element("Job", {"actionMsg": message, "id": job_id}))
+        if op == "upfile" and args:
+            dir_name, name, data = wire.parse_upload(body, self.headers.get("Content-Type", ""))
+            return self._send(service.upload(user, args[0], dir_name, name, data), "text/plain")
+        if op == "jobfiles" and args:
+            return self._send(service.job_files(user, args[0]), "text/plain")
+        if op == "file" and args:
+            data = service.read_file(user, args[0], wire.download_target(body))
+            return self._send(data, "application/octet-stream")
+        self._send("Not found", "text/plain", 404)

@@ -1,0 +1,155 @@
+"""Server side of the PAC wire formats (``shared/reference/pac-webservice.md``, "ref §x").
+
+Parsing is tolerant the way the real service must be for real clients: nested multipart
+with unescaped XML values (ref §1.4), an upload whose file bytes run straight into the
+closing delimiter without CRLF (ref §1.5), LF-only line ends.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from xml.sax.saxutils import escape, unescape
+
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+class WireError(ValueError):
+    """A request body that cannot be understood."""
+
+
+def boundary_of(content_type: str) -> bytes:
+    match = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not match:
+        raise WireError(f"no multipart boundary in Content-Type {content_type!r}")
+    return match.group(1).strip().encode()
+
+
+def _split_part(part: bytes) -> tuple[dict[str, str], bytes]:
+    """(lower-cased headers, body) of one MIME part (leading CRLF after the delimiter
+    already included in ``part``)."""
+    part = part[2:] if part.startswith(b"\r\n") else part[1:] if part.startswith(b"\n") else part
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = part.partition(sep)
+        if found:
+            break
+    else:
+        raise WireError("multipart part without a blank line after its headers")
+    headers: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return headers, body
+
+
+def _strip_eol(data: bytes) -> bytes:
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    return data[:-1] if data.endswith(b"\n") else data
+
+
+def _parts(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
+    delim = b"--" + boundary
+    end = body.rfind(delim + b"--")
+    if end == -1:
+        raise WireError("multipart body without its closing delimiter")
+    pieces = body[:end].split(delim)[1:]
+    return [(h, _strip_eol(b)) for h, b in map(_split_part, pieces)]
+
+
+def field_name(headers: Mapping[str, str]) -> str:
+    match = re.search(r'\bname="([^"]*)"', headers.get("content-disposition", ""))
+    return match.group(1) if match else ""
+
+
+def parse_submit(body: bytes, content_type: str) -> tuple[str, dict[str, str]]:
+    """(AppName, {param id: value}) of a ``submitapp`` body (ref §1.4)."""
+    app = ""
+    params: dict[str, str] = {}
+    for headers, part in _parts(body, boundary_of(content_type)):
+        name = field_name(headers)
+        if name == "AppName":
+            app = part.decode("utf-8", "replace").strip()
+        elif name == "data":
+            for _, inner in _parts(part, boundary_of(headers.get("content-type", ""))):
+                key, value = _app_param(inner.decode("utf-8", "replace"))
+                params[key] = value
+    if not app:
+        raise WireError("submitapp body without an AppName part")
+    return app, params
+
+
+def _app_param(text: str) -> tuple[str, str]:
+    try:
+        root = ET.fromstring(text.strip())  # noqa: S314 - test server parsing its own tests' input
+        return (root.findtext("id") or "").strip(), root.findtext("value") or ""
+    except ET.ParseError:  # Mantid inserts values raw (ref §1.4): take them verbatim
+        key = re.search(r"<id>(.*?)</id>", text, re.DOTALL)
+        start, end = text.find("<value>"), text.rfind("</value>")
+        if not key or start == -1 or end < start:
+            raise WireError(f"AppParam not understood: {text[:200]!r}") from None
+        return key.group(1).strip(), text[start + 7 : end]
+
+
+def parse_upload(body: bytes, content_type: str) -> tuple[str, str, bytes]:
+    """(DirName, file name, file bytes) of an ``upfile`` body (ref §1.5). The file part is
+    the last one; its data ends at the closing delimiter found from the end, minus an
+    optional CRLF (Mantid sends none)."""
+    delim = b"--" + boundary_of(content_type)
+    end = body.rfind(delim + b"--")
+    if end == -1:
+        raise WireError("upload body without its closing delimiter")
+    pieces = body[:end].split(delim, 2)
+    if len(pieces) != 3:
+        raise WireError("upload body needs a DirName part and a file part")
+    dir_headers, dir_body = _split_part(pieces[1])
+    file_headers, data = _split_part(pieces[2])
+    if field_name(dir_headers) != "DirName":
+        raise WireError("the first upload part must be DirName")
+    filename = re.search(r'\bfilename="([^"]*)"', file_headers.get("content-disposition", ""))
+    name = filename.group(1) if filename else field_name(file_headers)
+    return _strip_eol(dir_body).decode("utf-8").strip(), name, _strip_eol(data)
+
+
+def xml_error(root: str, message: str, with_id: bool = False) -> str:
+    """``<Root><errMsg>..</errMsg>[<id>0</id>]</Root>`` (ref §1.2)."""
+    tail = "<id>0</id>" if with_id else ""
+    return f"{XML_HEAD}<{root}><errMsg>{escape(message)}</errMsg>{tail}</{root}>"
+
+
+def xml_element(root: str, fields: Mapping[str, str]) -> str:
+    """``<Root>`` with the given children in alphabetical order (JAXB style, ref §1.7)."""
+    return f"{XML_HEAD}<{root}>{_children(fields)}</{root}>"
+
+
+def xml_jobs(jobs: Iterable[Mapping[str, str]]) -> str:
+    """A ``<Jobs>`` answer; ``<note>`` when there are none (ref §1.2)."""
+    items = [f"<Job>{_children(job)}</Job>" for job in jobs]
+    if not items:
+        return f"{XML_HEAD}<Jobs><note>No job found</note></Jobs>"
+    return f"{XML_HEAD}<Jobs>{''.join(items)}</Jobs>"
+
+
+def _children(fields: Mapping[str, str]) -> str:
+    return "".join(f"<{k}>{escape(v)}</{k}>" for k, v in sorted(fields.items()))
+
+
+def parse_logon(body: bytes) -> tuple[str, str]:
+    """(name, password) of a ``logon/`` body ``<User><name/><pass/></User>``."""
+    text = body.decode("utf-8", "replace")
+    name = re.search(r"<name>(.*?)</name>", text, re.DOTALL)
+    password = re.search(r"<pass>(.*?)</pass>", text, re.DOTALL)
+    if not name or not password:
+        raise WireError("logon body without <name> and <pass>")
+    return unescape(name.group(1)).strip(), unescape(password.group(1))
+
+
+def download_target(body: bytes) -> str:
+    """The file asked for by a ``file/<id>`` body: a whole jobfiles entry (2nd ``*``
+    field), ``name|compress_cmd``, an absolute path or a bare name (ref §1.6)."""
+    text = body.decode("utf-8", "replace").strip()
+    fields = text.split("*")
+    if len(fields) >= 2:
+        text = fields[1]
+    return text.split("|", 1)[0]

@@ -1,0 +1,292 @@
+"""The Slurm scheduler dialect: sbatch / squeue / sacct / scancel argv lists and parsers.
+
+Pure: no I/O. Facts come from the Slurm 22.05.8 man pages (sbatch(1), squeue(1), sacct(1),
+scancel(1); https://manpages.ubuntu.com/manpages/lunar/man1/sbatch.1.html and siblings)
+and from probes on the test cluster (Slurm 22.05.8, Debian 12) whose raw output is kept in
+``tests/golden/``. Output parsing lives in :mod:`remotejobs_slurm._parse`.
+
+Design choices:
+
+- Status is ONE ``squeue -h -a -r -t all -j <ids> -O ...`` call. Probed quirk: squeue
+  exits 1 with ``slurm_load_jobs error: Invalid job id specified`` only when a SINGLE id
+  is given and slurmctld does not know it; with several ids it prints the known ones and
+  exits 0. So that error (and only it) means "this id is not reported", never a failure.
+  squeue's ``exit_code`` field gives the exit status of finished jobs, so no extra call
+  is needed for exit codes while slurmctld remembers the job (``MinJobAge``).
+- History (jobs slurmctld has forgotten) is ``sacct`` when accounting is enabled.
+  ``scontrol show job`` is NOT used as a fallback: it reads the same slurmctld job table
+  as squeue and so knows nothing squeue does not. Without accounting the exit-code
+  marker written by the job script decides (see BatchResource).
+- Options go into ``#SBATCH`` lines when their value is a plain token; any other value
+  (spaces, quotes, non-ASCII: e.g. a job name) goes on the sbatch argv, which the
+  transport quotes, because sbatch's own ``#SBATCH`` tokenizer is not a shell.
+- Job names: control characters (newline, tab ...) are replaced by spaces
+  (:func:`slurm_job_name`): a newline in a name would break every line-based Slurm
+  output. Everything else is kept verbatim.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import ClassVar
+
+from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.transport.base import CommandResult
+from remotejobs_slurm._parse import (
+    SACCT_FIELDS,
+    SQUEUE_FIELDS,
+    Row,
+    parse_sacct_rows,
+    parse_squeue_rows,
+    parse_time,
+    select,
+)
+
+__all__ = ["SlurmDialect", "format_walltime", "slurm_job_name"]
+
+# Values that sbatch's #SBATCH tokenizer reads as one word whatever its quoting rules.
+_PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
+_JOB_ID = re.compile(r"^\d+(_\d+)?$")
+_PARSABLE = re.compile(r"^(\d+)(?:;(\S+))?$")  # sbatch(1) --parsable: "jobid[;cluster]"
+_HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
+# Slurm client messages that mean "slurmctld could not be asked": retrying may succeed.
+_TRANSIENT = ("Unable to contact slurm controller", "Socket timed out", "temporarily unable",
+              "Resource temporarily unavailable", "Communication connection failure",
+              "Zero Bytes were transmitted or received")
+_EXPLAIN = {
+    "TIMEOUT": "The job reached its walltime limit",
+    "DEADLINE": "The job reached its deadline (--deadline)",
+    "NODE_FAIL": "A node allocated to the job failed",
+    "BOOT_FAIL": "Slurm could not launch the job (node boot failure)",
+    "OUT_OF_MEMORY": "The job ran out of memory",
+    "PREEMPTED": "The job was preempted by a higher-priority job",
+    "SPECIAL_EXIT": "The job was requeued in the SPECIAL_EXIT state",
+    "REVOKED": "The federation ran this job on another cluster",
+}
+
+
+def slurm_job_name(name: str) -> str:
+    """``name`` with control characters replaced by spaces (see module docstring)."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
+
+
+def format_walltime(walltime: timedelta) -> str:
+    """``D-HH:MM:SS`` for sbatch --time (sbatch(1)); Slurm rounds up to whole minutes."""
+    seconds = max(1, math.ceil(walltime.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    return f"{days}-{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
+def _io_path(path: str, array: bool) -> str:
+    """An --output/--error value: ``%`` escaped as ``%%`` (sbatch(1) "filename pattern");
+    array jobs get ``-%a`` (the element index) so elements do not share one file."""
+    if "\\" in path:
+        raise InvalidJobSpecError(
+            f"Slurm cannot take the output path {path!r}: a backslash switches off its "
+            "filename patterns", hint="Use a path without backslashes")
+    return path.replace("%", "%%") + ("-%a" if array else "")
+
+
+class SlurmDialect(SchedulerDialect):
+    """Slurm's CLI. ``accounting``: False = never call sacct; True/None = use it (the
+    resource turns it off when sacct says accounting storage is disabled)."""
+
+    name: ClassVar[str] = "slurm"
+    # One expression for both cases: "<array job>_<task>" in an array element (the id
+    # squeue -r / sacct report for it), else $SLURM_JOB_ID (sbatch(1) OUTPUT ENV VARS).
+    job_id_expr: ClassVar[str] = (
+        '"${SLURM_ARRAY_TASK_ID:+${SLURM_ARRAY_JOB_ID}_}${SLURM_ARRAY_TASK_ID:-$SLURM_JOB_ID}"'
+    )
+    # squeue(1) "JOB STATE CODES", 22.05. PENDING with reason JobHeld* becomes HELD.
+    state_map: ClassVar[Mapping[str, JobState]] = {
+        "PENDING": JobState.QUEUED,
+        "CONFIGURING": JobState.QUEUED,
+        "REQUEUED": JobState.QUEUED,
+        "REQUEUE_FED": JobState.QUEUED,
+        "REQUEUE_HOLD": JobState.HELD,
+        "RESV_DEL_HOLD": JobState.HELD,
+        "RUNNING": JobState.RUNNING,
+        "COMPLETING": JobState.RUNNING,
+        "RESIZING": JobState.RUNNING,
+        "SIGNALING": JobState.RUNNING,
+        "STAGE_OUT": JobState.RUNNING,
+        "SUSPENDED": JobState.SUSPENDED,
+        "STOPPED": JobState.SUSPENDED,
+        "COMPLETED": JobState.COMPLETED,
+        "FAILED": JobState.FAILED,
+        "NODE_FAIL": JobState.FAILED,
+        "BOOT_FAIL": JobState.FAILED,
+        "OUT_OF_MEMORY": JobState.FAILED,
+        "PREEMPTED": JobState.FAILED,
+        "SPECIAL_EXIT": JobState.FAILED,
+        "CANCELLED": JobState.CANCELLED,
+        "REVOKED": JobState.CANCELLED,
+        "TIMEOUT": JobState.TIMEOUT,
+        "DEADLINE": JobState.TIMEOUT,
+    }
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+    )
+
+    def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
+        super().__init__(bin_dir)
+        self.accounting = accounting
+
+    def map_state(self, native: str) -> JobState:
+        """First word only (sacct says ``CANCELLED by 1000``); a ``+`` truncation mark
+        is ignored; unknown words give UNKNOWN."""
+        words = native.split()
+        return self.state_map.get(words[0].rstrip("+"), JobState.UNKNOWN) if words else JobState.UNKNOWN
+
+    # -- script -------------------------------------------------------------------
+    def options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
+        """All sbatch long options for ``spec`` as (option, value) pairs, unquoted."""
+        name = spec.name if spec.name is not None else posixpath.basename(spec.executable)
+        array = spec.array is not None
+        opts = [("--job-name", slurm_job_name(name) or "job")]
+        if spec.queue:
+            opts.append(("--partition", spec.queue))
+        opts += [("--nodes", str(spec.nodes)), ("--ntasks-per-node", str(spec.processes_per_node))]
+        if spec.walltime is not None:
+            opts.append(("--time", format_walltime(spec.walltime)))
+        if spec.memory_mb is not None:
+            opts.append(("--mem", f"{spec.memory_mb}M"))
+        # --chdir is the job directory, which always exists; the script itself then cds
+        # into the working directory and records exit 127 if it cannot.
+        opts += [("--output", _io_path(ctx.stdout, array)), ("--error", _io_path(ctx.stderr, array)),
+                 ("--chdir", ctx.job_dir), ("--export", "ALL")]
+        if spec.array is not None:
+            opts.append(("--array", spec.array))
+        if spec.depends_on is not None:
+            bad = [i for i in spec.depends_on.job_ids if not _JOB_ID.match(i)]
+            if bad:
+                raise InvalidJobSpecError(f"Not Slurm job ids in depends_on: {', '.join(map(repr, bad))}")
+            opts.append(("--dependency", ":".join([spec.depends_on.condition, *spec.depends_on.job_ids])))
+        return opts
+
+    def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
+        return [f"#SBATCH {opt}={value}" for opt, value in self.options(spec, ctx) if _PLAIN.match(value)]
+
+    # -- submit -------------------------------------------------------------------
+    def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
+        extra = [f"{opt}={value}" for opt, value in self.options(spec, ctx) if not _PLAIN.match(value)]
+        return Command.of(self.cmd("sbatch"), "--parsable", *extra, script_path)
+
+    def parse_submit(self, result: CommandResult) -> str:
+        """The job id (``;cluster`` dropped). SubmissionError carrying Slurm's message when
+        sbatch failed (transient when slurmctld could not be reached); SchedulerError when
+        sbatch succeeded but printed no id."""
+        if result.exit_status != 0:
+            errors = [ln.split("error:", 1)[1].strip() for ln in result.stderr.splitlines() if "error:" in ln]
+            message = "; ".join(errors) or result.output or f"exit status {result.exit_status}"
+            raise SubmissionError(
+                f"Slurm refused the job: {message}",
+                transient=any(t in result.output for t in _TRANSIENT),
+                hint="Check the job's partition, resources and the sbatch message",
+            )
+        lines = [ln.strip() for ln in result.stdout.splitlines() if ln.strip()]
+        match = _PARSABLE.match(lines[-1]) if lines else None
+        if match is None:
+            raise SchedulerError("sbatch printed no job id", command=result.argv,
+                                 exit_status=result.exit_status, output=result.output)
+        return match.group(1)
+
+    # -- status -------------------------------------------------------------------
+    def _squeue(self, *select_args: str) -> Command:
+        fmt = ",".join(f"{f}:|" for f in SQUEUE_FIELDS[:-1]) + f",{SQUEUE_FIELDS[-1]}:"
+        return Command.of(self.cmd("squeue"), "-h", "-a", "-r", "-t", "all", *select_args, "-O", fmt)
+
+    def status_command(self, ids: Sequence[str]) -> Command:
+        valid = [i for i in ids if _JOB_ID.match(i)]
+        return self._squeue("-j", ",".join(valid or list(ids)))
+
+    def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        if result.exit_status != 0:
+            if "Invalid job id" in result.output:  # see module docstring: id(s) unknown
+                return {}
+            raise self._failed("squeue", result)
+        return select(parse_squeue_rows(result), ids, self.row_info)
+
+    def history_command(self, ids: Sequence[str]) -> Command | None:
+        valid = [i for i in ids if _JOB_ID.match(i)]
+        if self.accounting is False or not valid:
+            return None
+        return Command.of(self.cmd("sacct"), "-n", "-X", "-P", "-j", ",".join(valid),
+                          "--format=" + ",".join(SACCT_FIELDS))
+
+    @staticmethod
+    def accounting_disabled(result: CommandResult) -> bool:
+        """True when sacct says this cluster keeps no accounting (probed wording)."""
+        return result.exit_status != 0 and "accounting storage is disabled" in result.output
+
+    def parse_history(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        if self.accounting_disabled(result):
+            return {}
+        if result.exit_status != 0:
+            raise self._failed("sacct", result)
+        return select(parse_sacct_rows(result), ids, self.row_info)
+
+    def jobs_command(self, user: str) -> Command:
+        return self._squeue("-u", user) if user else self._squeue()
+
+    def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
+        if result.exit_status != 0:
+            raise self._failed("squeue", result)
+        return [self.row_info(r) for r in parse_squeue_rows(result) if not user or r.user == user]
+
+    # -- cancel -------------------------------------------------------------------
+    def cancel_command(self, job_id: str) -> Command:
+        # Without -v, scancel 22.05 prints nothing and exits 0 for unknown or finished
+        # jobs (probed); -v makes it say which.
+        return Command.of(self.cmd("scancel"), "-v", job_id)
+
+    def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        text = result.output
+        if "Invalid job id" in text:
+            raise JobNotFoundError(job_id, message=f"Slurm does not know job {job_id!r}")
+        if "Access/permission denied" in text:
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not one of this user's jobs")
+        if "already completing or completed" in text:
+            return
+        if result.exit_status != 0 or "error:" in text:
+            raise self._failed("scancel", result)
+
+    # -- helpers ------------------------------------------------------------------
+    def _failed(self, program: str, result: CommandResult) -> SchedulerError:
+        return SchedulerError(f"{program} failed", command=result.argv, exit_status=result.exit_status,
+                              output=result.output,
+                              transient=any(t in result.output for t in _TRANSIENT))
+
+    def row_info(self, row: Row) -> JobInfo:
+        """A squeue/sacct row as a JobInfo (exit code 0 for COMPLETED, times by state)."""
+        word = row.state.split()[0].rstrip("+") if row.state.split() else row.state
+        state = self.map_state(word)
+        slurm_reason = row.reason if row.reason not in ("", "None", "(null)") else None
+        if state is JobState.QUEUED and slurm_reason in _HELD_REASONS:
+            state = JobState.HELD
+        if state is JobState.UNKNOWN:
+            reason: str | None = f"Slurm reported the state {row.state!r}, which remotejobs does not know"
+        else:
+            parts = [p for p in (_EXPLAIN.get(word), slurm_reason) if p]
+            reason = "; ".join(parts) or None
+        started = state not in (JobState.QUEUED, JobState.HELD, JobState.UNKNOWN)
+        return JobInfo(
+            id=row.job_id,
+            name=row.name or None,
+            state=state,
+            native_state=row.state,
+            exit_code=0 if state is JobState.COMPLETED else (row.exit_code if state.is_final else None),
+            submit_time=parse_time(row.submit),
+            start_time=parse_time(row.start) if started else None,
+            end_time=parse_time(row.end) if state.is_final else None,
+            reason=reason,
+            queue=row.partition or None,
+            owner=row.user or None,
+        )

@@ -1,0 +1,103 @@
+"""The conformance suite on the real test cluster (tests/cluster/up): over SSH as the two
+unprivileged users, and with the local transport (this test process, root, runs the
+Slurm commands directly, as a tool on a login node would)."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import remotejobs
+import remotejobs.errors
+from remotejobs.errors import AuthenticationError
+from remotejobs.models import Dependency, JobSpec, JobState
+from remotejobs.testing import ContractEnv, ResourceContract
+from remotejobs_slurm import SlurmResource, SlurmSettings
+
+
+def ssh_resource(ssh_settings: dict[str, Any], user: dict[str, Any], **extra: Any) -> SlurmResource:
+    """A not-logged-in Slurm resource reaching the test cluster over SSH as ``user``."""
+    settings = SlurmSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
+                             default_queue="debug", **extra)
+    return SlurmResource(settings, name="slurm-test")
+
+
+class TestSlurmOverSSH(ResourceContract):
+    @pytest.fixture
+    def contract_env(self, ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> ContractEnv:
+        return ContractEnv(
+            open=lambda i: ssh_resource(ssh_settings, cluster_users[i]),
+            users=[(u["name"], None) for u in cluster_users[:2]],
+            remote_dir="remotejobs-contract-inbox",
+        )
+
+
+class TestSlurmLocal(ResourceContract):
+    """Local transport: the Slurm commands run as the current OS user (root here)."""
+
+    @pytest.fixture
+    def contract_env(self, cluster: dict[str, Any]) -> ContractEnv:
+        return ContractEnv(
+            open=lambda i: SlurmResource(SlurmSettings(default_queue="debug"), name="slurm-local"),
+            users=[(None, None), (None, None)],
+            remote_dir="remotejobs-contract-inbox",
+        )
+
+    def test_two_users_do_not_see_each_other(self, contract_env: ContractEnv) -> None:
+        """Replaces the contract's two-user test: a local transport can only ever be the
+        current OS user, so the second user is refused (before anything runs) with
+        AuthenticationError; user separation itself is tested over SSH above."""
+        other = "rjbob" if getpass.getuser() != "rjbob" else "rjalice"
+        resource = contract_env.open(1)
+        with pytest.raises(AuthenticationError) as err:
+            resource.login(other, None)
+        assert other in str(err.value) and err.value.resource == resource.name
+        assert not resource.logged_in
+
+
+def test_open_resource_finds_the_slurm_backend(ssh_settings: dict[str, Any]) -> None:
+    resource = remotejobs.open_resource(backend="slurm", accounting=False, **ssh_settings)
+    assert isinstance(resource, SlurmResource) and resource.slurm.accounting is False
+    with pytest.raises(remotejobs.errors.InvalidSettingsError, match="accounting"):
+        remotejobs.open_resource(backend="slurm", accounting="sometimes")
+
+
+@pytest.fixture
+def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
+    resource = ssh_resource(ssh_settings, cluster_users[0])
+    resource.login(cluster_users[0]["name"])
+    yield resource
+    resource.close()
+
+
+def test_accounting_is_detected_once(alice: SlurmResource) -> None:
+    assert alice.slurm.accounting is None
+    assert alice.status_many(["987654321", "987654322"]) == {}
+    assert alice.slurm.accounting is False  # the test cluster has accounting_storage/none
+
+
+def test_array_job_status_per_element_and_aggregate(alice: SlurmResource, tmp_path: Path) -> None:
+    spec = JobSpec(executable="/bin/sh", arguments=("-c", 'echo "element $SLURM_ARRAY_TASK_ID"; '
+                                                    "exit $((SLURM_ARRAY_TASK_ID - 1))"), array="1-3")
+    job = alice.submit(spec)
+    info = job.wait(timeout=90)
+    assert (info.state, info.exit_code) == (JobState.FAILED, 1), info
+    elements = alice.status_many([f"{job.id}_{n}" for n in (1, 2, 3)])
+    assert [(elements[f"{job.id}_{n}"].state, elements[f"{job.id}_{n}"].exit_code) for n in (1, 2, 3)] == [
+        (JobState.COMPLETED, 0), (JobState.FAILED, 1), (JobState.FAILED, 2)]
+    files = alice.download(f"{job.id}_3", tmp_path)
+    assert "element 3" in (tmp_path / "stdout-3").read_text() and len(files) >= 3
+
+
+def test_dependency_waits_for_its_job(alice: SlurmResource) -> None:
+    first = alice.submit(JobSpec(executable="/bin/sh", arguments=("-c", "exit 1")))
+    second = alice.submit(JobSpec(executable="/bin/true", depends_on=Dependency(job_ids=(first.id,))))
+    assert first.wait(timeout=90).state is JobState.FAILED
+    info = second.status()
+    assert info.state is JobState.QUEUED and "Dependency" in (info.reason or ""), info
+    second.cancel()
+    assert second.wait(timeout=90).state is JobState.CANCELLED

@@ -1,0 +1,46 @@
+"""Parser for Torque's ``qstat -f -x`` XML (``scheduler-cli-formats.md`` 2.2 "qstat -x").
+
+The document is ``<?xml version="1.0"?>`` then ``<Data><Job>...</Job>...</Data>`` on one
+line; ``name.resource`` attributes are nested (``<Resource_List><walltime>``) and time
+attributes are epoch seconds. Unknown ids only add stderr lines, so the stdout may hold
+an empty ``<Data/>`` or nothing at all.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # expat >= 2.4 limits entity expansion
+
+__all__ = ["parse_xml"]
+
+
+def parse_xml(text: str) -> list[dict[str, str]]:
+    """Jobs as flat ``{"Job_Id": id, "Resource_List.walltime": ..., ...}`` dicts.
+
+    :raises ValueError: not well-formed XML, a root other than ``Data``, or a ``Job``
+        without ``Job_Id`` or ``job_state``.
+    """
+    body = text.strip()
+    if not body:
+        return []
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - see the import note
+    except ET.ParseError as exc:
+        raise ValueError(f"not well-formed XML: {exc}") from exc
+    if root.tag != "Data":
+        raise ValueError(f"XML root is <{root.tag}>, expected <Data>")
+    jobs = []
+    for element in root:
+        if element.tag != "Job":
+            raise ValueError(f"unexpected element <{element.tag}> in <Data>")
+        job: dict[str, str] = {"_layout": "xml"}
+        for attribute in element:
+            children = list(attribute)
+            if children:
+                for child in children:
+                    job[f"{attribute.tag}.{child.tag}"] = (child.text or "").strip()
+            else:
+                job[attribute.tag] = (attribute.text or "").strip()
+        if not job.get("Job_Id") or "job_state" not in job:
+            raise ValueError("a <Job> lacks Job_Id or job_state")
+        jobs.append(job)
+    return jobs

@@ -1,0 +1,201 @@
+"""The Torque dialect: pure qsub/qstat/qdel argv builders and output parsers.
+
+Written against ``/work/shared/reference/scheduler-cli-formats.md`` sections 2 (Torque),
+3 (Slurm's torque wrappers) and 6 (parsing rules), and tested with golden outputs of both.
+
+Choices forced by the Slurm wrapper (section 3.1, and its source: ``qsub`` builds one
+shell command line from the option values and runs it with backticks):
+
+- every value put on the qsub command line must be shell-inert, so job names are reduced
+  to ``[A-Za-z0-9_.-]`` and paths/queues with other characters are refused
+  (:class:`InvalidJobSpecError`) instead of being handed to a shell;
+- neither ``-d`` (not a wrapper option) nor ``#PBS -d`` (sbatch's #PBS translation turns
+  it into an option sbatch rejects: "sbatch: invalid option -- 'd'") is usable, so the
+  working directory is set by the script body's ``cd``; the environment is exported by the
+  script body too, not with ``-v`` (whose comma-separated syntax cannot carry every value);
+- ``-j`` is given only as ``-j oe`` when both streams go to one file: the wrapper drops
+  ``-e`` whenever ``-j`` has any value, even ``n``;
+- the wrapper prints bare ids and its jobs see no ``PBS_JOBID``, hence ``job_id_expr``.
+
+Ids are kept exactly as qsub printed them; a qstat line is matched to an asked id by the
+part before the first ``.`` (``123``, ``123[]``, ``123[4]``), as section 6 advises.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
+from remotejobs.models import Capability, JobInfo, JobSpec
+from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.transport.base import CommandResult
+from remotejobs_torque._qstat_text import parse_full
+from remotejobs_torque._qstat_xml import parse_xml
+from remotejobs_torque._states import STATE_MAP, info_from_attrs
+
+__all__ = ["TorqueDialect", "id_key"]
+
+_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9_.-]+)?$")
+_SAFE = re.compile(r"^[A-Za-z0-9_./:=,+@%-]+$")
+_UNKNOWN_ID = ("Unknown Job Id", "nonexistent job id")
+_BAD_OPTION = ("invalid option", "Unknown option", "illegal option")
+UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
+
+
+def id_key(job_id: str) -> str:
+    """The comparable part of a Torque id: everything before the first ``.``."""
+    return job_id.strip().split(".", 1)[0]
+
+
+def _safe(value: str, what: str) -> str:
+    if not _SAFE.match(value):
+        raise InvalidJobSpecError(
+            f"The {what} {value!r} contains characters the torque backend does not pass to qsub",
+            hint="Use only letters, digits and _ . / : = , + @ % - (Slurm's qsub wrapper runs "
+            "its options through a shell)",
+        )
+    return value
+
+
+def job_name(name: str | None) -> str:
+    """A name every Torque flavour accepts: ``[A-Za-z0-9_.-]``, starting with a letter,
+    at most 64 characters (default ``remotejobs``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "remotejobs")[:64]
+    return cleaned if cleaned[:1].isalpha() else ("j" + cleaned)[:64]
+
+
+class TorqueDialect(SchedulerDialect):
+    """qsub/qstat/qdel for Torque 2.4-6.x and Slurm's ``slurm-wlm-torque`` wrappers.
+
+    :ivar status_format: ``xml`` asks ``qstat -f -x``, ``text`` asks ``qstat -f``; the
+        resource switches from xml to text once when the server rejects ``-x``.
+    """
+
+    name: ClassVar[str] = "torque"
+    job_id_expr: ClassVar[str] = '"${PBS_JOBID:-${SLURM_JOB_ID:-unknown}}"'
+    state_map = STATE_MAP
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+    )
+
+    def __init__(self, bin_dir: str = "", status_format: Literal["xml", "text"] = "xml") -> None:
+        super().__init__(bin_dir=bin_dir)
+        self.status_format = status_format
+
+    # -- submit -------------------------------------------------------------------
+    def _options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
+        opts = [("-N", job_name(spec.name))]
+        if spec.queue:
+            opts.append(("-q", _safe(spec.queue, "queue")))
+        resources = [f"nodes={spec.nodes}:ppn={spec.processes_per_node}"]
+        if spec.walltime is not None:
+            total = math.ceil(spec.walltime.total_seconds())
+            resources.append(f"walltime={total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}")
+        if spec.memory_mb is not None:
+            resources.append(f"mem={spec.memory_mb}mb")
+        opts.append(("-l", ",".join(resources)))
+        opts.append(("-o", _safe(ctx.stdout, "stdout path")))
+        if ctx.stderr == ctx.stdout:
+            opts.append(("-j", "oe"))
+        else:
+            # No "-j n": the wrapper drops -e when -j has any value (Torque's default is n).
+            opts.append(("-e", _safe(ctx.stderr, "stderr path")))
+        if spec.array:
+            opts.append(("-t", spec.array))
+        if spec.depends_on is not None:
+            ids = ":".join(_safe(i, "dependency id") for i in spec.depends_on.job_ids)
+            opts.append(("-W", f"depend={spec.depends_on.condition}:{ids}"))
+        return opts
+
+    def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
+        """``#PBS`` lines for the options (the command line repeats them and wins)."""
+        return [f"#PBS {flag} {value}" for flag, value in self._options(spec, ctx)]
+
+    def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
+        argv = [self.cmd("qsub")]
+        for flag, value in self._options(spec, ctx):
+            argv += [flag, value]
+        return Command((*argv, _safe(script_path, "script path")))
+
+    def parse_submit(self, result: CommandResult) -> str:
+        """The id line qsub printed (``123.server``, ``123[].server`` or a bare ``123``)."""
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        if result.exit_status != 0:
+            text = result.output or f"qsub exited with status {result.exit_status}"
+            raise SubmissionError(f"qsub refused the job: {text[:500]}",
+                                  transient="cannot connect to server" in text)
+        if not lines or not _ID.match(lines[-1]):
+            raise SchedulerError("qsub printed no job id", command=result.argv,
+                                 exit_status=result.exit_status, output=result.output)
+        return lines[-1]
+
+    # -- status -------------------------------------------------------------------
+    def status_command(self, ids: Sequence[str]) -> Command:
+        flags = ("-f", "-x") if self.status_format == "xml" else ("-f", "-1")
+        return Command.of(self.cmd("qstat"), *flags, *ids)
+
+    def rejects_xml(self, result: CommandResult) -> bool:
+        """True when ``qstat -x`` failed because the server does not know the option."""
+        return result.exit_status != 0 and any(t in result.stderr for t in _BAD_OPTION)
+
+    def _records(self, result: CommandResult) -> list[dict[str, str]]:
+        stderr = [line for line in result.stderr.splitlines() if line.strip()]
+        known_errors = all(any(t in line for t in _UNKNOWN_ID) for line in stderr)
+        if result.exit_status not in (0, UNKJOBID_EXIT) or not known_errors:
+            raise SchedulerError("qstat failed", command=result.argv,
+                                 exit_status=result.exit_status, output=result.output)
+        text = result.stdout
+        try:
+            if text.lstrip().startswith(("<?xml", "<Data")):
+                return parse_xml(text)
+            return parse_full(text)
+        except ValueError as exc:
+            raise SchedulerError(f"Could not understand the qstat output: {exc}",
+                                 command=result.argv, exit_status=result.exit_status,
+                                 output=result.output) from exc
+
+    def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        """Infos keyed by the asked ids; unknown ids (stderr ``Unknown Job Id``, exit 153,
+        or silently absent with the wrapper) are left out. C jobs without an exit status
+        are UNKNOWN with native_state ``C`` (see :func:`_states.needs_marker`)."""
+        wanted = {id_key(i): i for i in ids}
+        infos: dict[str, JobInfo] = {}
+        for attrs in self._records(result):
+            asked = wanted.get(id_key(attrs["Job_Id"]))
+            if asked is not None:
+                infos[asked] = info_from_attrs(asked, attrs)
+        return infos
+
+    def jobs_command(self, user: str) -> Command:
+        return self.status_command(())
+
+    def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
+        """Every job of ``user`` (``Job_Owner`` before the ``@``), with ids as shown."""
+        return [info_from_attrs(a["Job_Id"], a) for a in self._records(result)
+                if a.get("Job_Owner", "").split("@")[0] == user]
+
+    # -- cancel -------------------------------------------------------------------
+    def cancel_command(self, job_id: str) -> Command:
+        return Command.of(self.cmd("qdel"), job_id)
+
+    def cancel_is_ambiguous(self, result: CommandResult) -> bool:
+        """The wrapper's qdel exits 1 silently both for unknown and finished jobs."""
+        return result.exit_status == 1 and not result.output.strip()
+
+    def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        """Silent exit 0: cancelled. ``invalid state ... COMPLETE``: already finished (no-op).
+        ``Unknown Job Id`` / ``nonexistent job id`` / exit 153, or the wrapper's silent
+        exit 1: JobNotFoundError (the resource re-checks the silent case)."""
+        text = result.output
+        if result.exit_status == 0:
+            return
+        if "invalid state for job" in text or "Request invalid for state of job" in text:
+            return
+        if (result.exit_status == UNKJOBID_EXIT or any(t in text for t in _UNKNOWN_ID)
+                or self.cancel_is_ambiguous(result)):
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not known to the Torque server")
+        raise SchedulerError(f"qdel failed for job {job_id!r}", command=result.argv,
+                             exit_status=result.exit_status, output=text)

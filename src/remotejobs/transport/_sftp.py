@@ -1,0 +1,217 @@
+"""SFTP file operations for the SSH transport (internals).
+
+Contract: :func:`upload` and :func:`download` write to a temporary name in the target's
+directory and rename it over the final name only after all bytes arrived (and, with
+``expected_sha256``, after the checksum matched), so a failure never leaves a partial file
+under the final name; the temporary file is removed on failure. paramiko/OS errors
+propagate to the caller, which translates them (``_ssh_errors.translate_sftp``).
+
+Speed: uploads are pipelined (writes are not acknowledged one by one) and downloads
+prefetched with many requests in flight; with OpenSSH's sftp-server (which accepts
+256 KiB messages) requests carry 255 KiB instead of paramiko's 32 KiB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import posixpath
+import secrets
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import paramiko
+
+from remotejobs.errors import TransferError
+
+__all__ = ["download", "listdir", "makedirs", "upload", "write_bytes"]
+
+Progress = Callable[[int, int], None] | None
+
+#: Request size for OpenSSH servers (their limit is 256 KiB per message, headers included).
+_BIG_REQUEST = 255 * 1024
+_PREFETCH_REQUESTS = 64
+
+
+def _tune(fh: paramiko.SFTPFile, client: paramiko.SFTPClient) -> int:
+    """Set the request size of ``fh``; returns it. Reads and writes are done in blocks of
+    exactly this size: paramiko splits larger ones by copying the remainder each time."""
+    if _is_openssh(client):
+        fh.MAX_REQUEST_SIZE = _BIG_REQUEST
+    return int(fh.MAX_REQUEST_SIZE)
+
+
+def _is_openssh(client: paramiko.SFTPClient) -> bool:
+    cached = getattr(client, "_rj_openssh", None)
+    if cached is None:
+        # OpenSSH's sftp-server accepts messages up to 256 KiB; others may not.
+        cached = False
+        channel = client.get_channel()
+        transport = channel.get_transport() if channel is not None else None
+        if transport is not None:
+            cached = "OpenSSH" in (transport.remote_version or "")
+        client._rj_openssh = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def _temp_name(final: str) -> str:
+    head, name = posixpath.split(final)
+    return posixpath.join(head, f".{name}.part-{secrets.token_hex(6)}")
+
+
+def _rename(client: paramiko.SFTPClient, src: str, dst: str) -> None:
+    try:
+        client.posix_rename(src, dst)
+    except OSError:
+        # servers without the posix-rename extension: plain rename refuses to overwrite
+        with contextlib.suppress(FileNotFoundError):
+            client.remove(dst)
+        client.rename(src, dst)
+
+
+def upload(
+    client: paramiko.SFTPClient,
+    local_path: str,
+    remote_path: str,
+    progress: Progress,
+    expected_sha256: Callable[[str], str] | None = None,
+) -> None:
+    """Copy ``local_path`` to ``remote_path`` (absolute) atomically.
+
+    ``expected_sha256(tmp_path)`` -- when given -- returns the remote digest of the temporary
+    file; it must equal the local digest or TransferError (not transient) is raised.
+    """
+    tmp = _temp_name(remote_path)
+    with open(local_path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        mode = os.fstat(src.fileno()).st_mode & 0o777
+        try:
+            with client.open(tmp, "wb") as dst:
+                block_size = _tune(dst, client)
+                dst.set_pipelined(True)
+                done = 0
+                digest = hashlib.sha256() if expected_sha256 else None
+                while block := src.read(block_size):
+                    dst.write(block)
+                    if digest is not None:
+                        digest.update(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, size)
+            if client.stat(tmp).st_size != size:
+                raise TransferError(f"Upload of {local_path} to {remote_path} was incomplete",
+                                    path=remote_path, transient=True)
+            client.chmod(tmp, mode)
+            if digest is not None and expected_sha256 is not None:
+                remote = expected_sha256(tmp)
+                if remote != digest.hexdigest():
+                    raise TransferError(
+                        f"Checksum mismatch uploading {local_path} to {remote_path} "
+                        f"(local sha256 {digest.hexdigest()}, remote {remote})",
+                        path=remote_path, transient=True)
+            _rename(client, tmp, remote_path)
+            if progress is not None and size == 0:
+                progress(0, 0)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.remove(tmp)
+            raise
+
+
+def download(
+    client: paramiko.SFTPClient,
+    remote_path: str,
+    local_path: str,
+    progress: Progress,
+    expected_sha256: Callable[[], str] | None = None,
+) -> None:
+    """Copy ``remote_path`` (absolute) to ``local_path`` atomically (see :func:`upload`)."""
+    target = Path(local_path)
+    tmp = target.with_name(f".{target.name}.part-{secrets.token_hex(6)}")
+    try:
+        with client.open(remote_path, "rb") as src:
+            block_size = _tune(src, client)
+            attrs = src.stat()
+            size = attrs.st_size or 0
+            src.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+            digest = hashlib.sha256() if expected_sha256 else None
+            done = 0
+            with open(tmp, "wb") as dst:
+                while done < size and (block := src.read(min(block_size, size - done))):
+                    dst.write(block)
+                    if digest is not None:
+                        digest.update(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, size)
+        if done != size:
+            raise TransferError(f"Download of {remote_path} was incomplete ({done} of {size} bytes)",
+                                path=remote_path, transient=True)
+        if attrs.st_mode is not None:
+            os.chmod(tmp, stat.S_IMODE(attrs.st_mode))
+        if digest is not None and expected_sha256 is not None:
+            remote = expected_sha256()
+            if remote != digest.hexdigest():
+                raise TransferError(
+                    f"Checksum mismatch downloading {remote_path} (remote sha256 {remote}, "
+                    f"local {digest.hexdigest()})", path=remote_path, transient=True)
+        os.replace(tmp, target)
+        if progress is not None and size == 0:
+            progress(0, 0)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def listdir(client: paramiko.SFTPClient, remote_dir: str) -> list[str]:
+    """Sorted names of regular files in ``remote_dir`` (symlinks followed)."""
+    names = []
+    for attr in client.listdir_attr(remote_dir):
+        mode = attr.st_mode or 0
+        if stat.S_ISLNK(mode):
+            try:
+                mode = client.stat(posixpath.join(remote_dir, attr.filename)).st_mode or 0
+            except OSError:
+                continue  # dangling link
+        if stat.S_ISREG(mode):
+            names.append(attr.filename)
+    return sorted(names)
+
+
+def makedirs(client: paramiko.SFTPClient, remote_dir: str) -> None:
+    """``mkdir -p``: create missing components; an existing non-directory raises OSError."""
+    missing: list[str] = []
+    path = posixpath.normpath(remote_dir)
+    while path not in ("/", "", "."):
+        try:
+            mode = client.stat(path).st_mode or 0
+        except FileNotFoundError:
+            missing.append(path)
+            path = posixpath.dirname(path)
+            continue
+        if not stat.S_ISDIR(mode):
+            raise NotADirectoryError(errno.ENOTDIR, f"{path} exists and is not a directory")
+        break
+    for component in reversed(missing):
+        try:
+            client.mkdir(component)
+        except OSError:
+            # a concurrent creator won the race: fine if it is a directory now
+            if not stat.S_ISDIR(client.stat(component).st_mode or 0):
+                raise
+
+
+def write_bytes(client: paramiko.SFTPClient, remote_path: str, data: bytes, mode: int) -> None:
+    """Write a small file atomically with permissions ``mode``."""
+    tmp = _temp_name(remote_path)
+    try:
+        with client.open(tmp, "wb") as fh:
+            fh.write(data)
+        client.chmod(tmp, mode)
+        _rename(client, tmp, remote_path)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.remove(tmp)
+        raise

@@ -1,0 +1,141 @@
+"""Torque emulator ``qstat`` and ``qdel`` (``qsub`` is in _torque_qsub.py).
+
+From ``/work/shared/reference/scheduler-cli-formats.md``:
+
+- 2.2 qstat: default table, ``-f`` (``-1`` unwrapped), ``-x`` XML (implies -f), ``-t``
+  expands array elements (array parents show as ``N[]``). Unknown ids print
+  ``qstat: Unknown Job Id Error <id>`` on stderr while known ids still print, and the exit
+  status is 153 (PBSE_UNKJOBID 15001 & 0xFF); ``qstat: illegally formed job identifier:``
+  for malformed ids. Invalid options: getopt's ``invalid option -- 'c'`` and usage, exit 2.
+- 2.3 qdel: silent success; unknown id ``qdel: nonexistent job id: <id>`` (Torque 5.1+/6)
+  with exit 153. Not verified by the reference, reproduced from Torque's error table
+  (pbs_error.h / pbs_error_db.h): a job already completed (still kept) answers
+  ``qdel: Request invalid for state of job MSG=invalid state for job - COMPLETE <id>``
+  with exit 168 (PBSE_BADSTATE 15016), another user's job
+  ``qdel: Unauthorized Request  MSG=operation not permitted <id>`` with exit 159
+  (PBSE_PERM 15007).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import _torque_emu as emu
+import _torque_view as view
+
+_QSTAT_USAGE = ("usage: qstat [-f [-1]] [-W site_specific] [-x] [-t] [ job_identifier... | "
+                "destination... ]\n       qstat [-a|-i|-r|-e] [-u user] [-n [-1]] [-s] [-G|-M] "
+                "[-R] [job_id... | destination...]\n")
+
+
+def _parse_flags(argv: list[str], flags: str, with_arg: str
+                 ) -> tuple[dict[str, str], list[str]] | str:
+    opts: dict[str, str] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("-") and len(arg) > 1 and not rest:
+            j = 1
+            while j < len(arg):
+                letter = arg[j]
+                if letter in with_arg:
+                    value = arg[j + 1:] or (argv[i + 1] if i + 1 < len(argv) else None)
+                    if value is None:
+                        return f"option requires an argument -- '{letter}'"
+                    if not arg[j + 1:]:
+                        i += 1
+                    opts[letter] = value
+                    break
+                if letter not in flags:
+                    return f"invalid option -- '{letter}'"
+                opts[letter] = ""
+                j += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return opts, rest
+
+
+def qstat(argv: list[str]) -> int:
+    parsed = _parse_flags(argv, "fx1tanisrGMeR", "uW")
+    if isinstance(parsed, str):
+        sys.stderr.write(f"qstat: {parsed}\n{_QSTAT_USAGE}")
+        return 2
+    opts, ids = parsed
+    try:
+        jobs = view.collect(expand_arrays="t" in opts)
+    except RuntimeError as exc:
+        return emu.fail("qstat", f"cannot connect to server {emu.server_name()} ({exc})", 1)
+    rc = 0
+    if ids:
+        by_id = {v["id"]: v for v in jobs}
+        chosen: list[dict[str, Any]] = []
+        for text in ids:
+            jid = emu.JobId.parse(text)
+            if jid is None:
+                sys.stderr.write(f"qstat: illegally formed job identifier: {text}\n")
+                rc = 1
+                continue
+            found = by_id.get(jid.full())
+            if found is None and jid.index == "" and not any(v["seq"] == jid.seq for v in jobs):
+                found = None
+            if found is None:
+                sys.stderr.write(f"qstat: Unknown Job Id Error {jid.full()}\n")
+                rc = emu.exit_code(emu.PBSE_UNKJOBID)
+                continue
+            chosen.append(found)
+            if "t" in opts and jid.index == "":
+                chosen.extend(v for v in jobs if v["seq"] == jid.seq and v["index"])
+        jobs = chosen
+    elif "u" in opts:
+        users = set(opts["u"].split(","))
+        jobs = [v for v in jobs if str(v["attrs"]["Job_Owner"]).split("@")[0] in users]
+    if "x" in opts:
+        sys.stdout.write(view.xml(jobs))
+    elif "f" in opts:
+        sys.stdout.write(view.full(jobs, one_line="1" in opts))
+    elif jobs:
+        sys.stdout.write(view.table(jobs))
+    return rc
+
+
+def qdel(argv: list[str]) -> int:
+    parsed = _parse_flags(argv, "p", "Wmt")
+    if isinstance(parsed, str) or not parsed[1]:
+        problem = parsed if isinstance(parsed, str) else "job identifier required"
+        sys.stderr.write(f"qdel: {problem}\nusage: qdel [{{ -a | -p | -t | -W delay | -m "
+                         "message}] <JOBID>[ <JOBID>]|'all'|'ALL'\n")
+        return 2
+    ids = parsed[1]
+    try:
+        jobs = {v["id"]: v for v in view.collect(expand_arrays=True)}
+    except RuntimeError as exc:
+        return emu.fail("qdel", f"cannot connect to server {emu.server_name()} ({exc})", 1)
+    me = emu.me()
+    rc = 0
+    for text in ids:
+        jid = emu.JobId.parse(text)
+        if jid is None:
+            rc = emu.fail("qdel", f"illegally formed job identifier: {text}", 1)
+            continue
+        job = jobs.get(jid.full())
+        if job is None:
+            rc = emu.fail("qdel", f"nonexistent job id: {text}", emu.exit_code(emu.PBSE_UNKJOBID))
+            continue
+        attrs = job["attrs"]
+        if str(attrs["Job_Owner"]).split("@")[0] != me:
+            rc = emu.fail("qdel", f"Unauthorized Request  MSG=operation not permitted {jid.full()}",
+                          emu.exit_code(emu.PBSE_PERM))
+            continue
+        if attrs["job_state"] == "C":
+            rc = emu.fail("qdel", "Request invalid for state of job MSG=invalid state for job - "
+                          f"COMPLETE {jid.full()}", emu.exit_code(emu.PBSE_BADSTATE))
+            continue
+        target = str(jid.seq) if not jid.index else f"{jid.seq}_{jid.index}"
+        done = emu.slurm("scancel", target)
+        if done.returncode != 0:
+            detail = done.stderr.strip().removeprefix("scancel: error: ")
+            rc = emu.fail("qdel", f"{detail} {jid.full()}", 1)
+    return rc
