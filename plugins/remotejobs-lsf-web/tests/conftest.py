@@ -1,3 +1,4 @@
+# ruff: noqa: I001
 """Fixtures of the lsf-web suite: the emulated PAC (HTTPS, real users, real jobs), resources
 on it, and a capture of every log record of the whole suite checked for secrets."""
 
@@ -13,9 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make pac_emulator importable
 
-from pac_emulator import PacEmulator, SshPasswordChecker, TlsFiles, make_tls_files  # noqa: E402
+from pac_emulator import PacEmulator, SshPasswordChecker, TlsFiles, make_tls_files
 
-from remotejobs_lsf_web import LsfWebResource, LsfWebSettings  # noqa: E402
+from remotejobs_lsf_web import LsfWebResource, LsfWebSettings
 
 _EMULATORS: list[PacEmulator] = []
 
@@ -46,7 +47,8 @@ def no_secrets_in_logs(cluster_users: list[dict[str, Any]]) -> Iterator[_Capture
     secrets = [u["password"] for u in cluster_users]
     secrets += [t for pac in _EMULATORS for t in pac.tokens.issued()]
     secrets += [t.replace('"', "#quote#") for t in secrets if '"' in t]
-    assert capture.texts, "the capture saw no log records at all"
+    if _EMULATORS:  # the emulator and backend log at DEBUG: an empty capture means a broken fixture
+        assert capture.texts, "the capture saw no log records at all"
     leaks = [text for text in capture.texts for secret in secrets if secret and secret in text]
     assert not leaks, f"secrets found in {len(leaks)} log records, e.g. {leaks[0][:300]!r}"
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remotejobs_slurm import SlurmResource, SlurmSettings
 
 import remotejobs
 import remotejobs.errors
 from remotejobs.errors import AuthenticationError
 from remotejobs.models import Dependency, JobSpec, JobState
 from remotejobs.testing import ContractEnv, ResourceContract
-from remotejobs_slurm import SlurmResource, SlurmSettings
 
 
 def ssh_resource(ssh_settings: dict[str, Any], user: dict[str, Any], **extra: Any) -> SlurmResource:

@@ -7,16 +7,17 @@ hand-written files for states and failures the single-node cluster cannot produc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
 import pytest
+from remotejobs_slurm._parse import decode_exit_code, decode_wait_status
+from remotejobs_slurm.dialect import SlurmDialect
 
 from remotejobs.errors import JobNotFoundError, RemoteJobsError, SchedulerError, SubmissionError
 from remotejobs.models import JobInfo, JobState
 from remotejobs.transport.base import CommandResult
-from remotejobs_slurm._parse import decode_exit_code, decode_wait_status
-from remotejobs_slurm.dialect import SlurmDialect
 
 Golden = Callable[[str], CommandResult]
 D = SlurmDialect()
@@ -155,10 +156,8 @@ def test_truncated_and_mangled_lines_never_escape_as_other_errors(golden: Golden
             result = CommandResult(argv=argv, exit_status=0, stdout=text + "\n", stderr="")
             for parse in (lambda r: D.parse_status(r, ["41"]), lambda r: D.parse_history(r, ["41"]),
                           lambda r: D.parse_jobs(r, "rjalice")):
-                try:
+                with contextlib.suppress(SchedulerError):
                     parse(result)
-                except SchedulerError:
-                    pass
 
 
 def test_status_command_is_one_call_for_many_ids() -> None:
@@ -200,8 +199,8 @@ def test_exit_code_decoding() -> None:
 
 # -- cancel ----------------------------------------------------------------------------
 def test_cancel_outcomes(golden: Golden) -> None:
-    assert D.parse_cancel(golden("captured_scancel_running"), "41") is None
-    assert D.parse_cancel(golden("captured_scancel_completed"), "38") is None
+    D.parse_cancel(golden("captured_scancel_running"), "41")  # returns: cancelled
+    D.parse_cancel(golden("captured_scancel_completed"), "38")  # returns: already finished
     for name, job_id in (("captured_scancel_unknown", "987654321"), ("captured_scancel_malformed", "abc"),
                          ("captured_scancel_other_user", "46")):
         with pytest.raises(JobNotFoundError) as err:
@@ -222,3 +221,13 @@ def test_every_documented_state_word_maps_and_unknown_is_unknown() -> None:
 
 def test_errors_are_remotejobs_errors() -> None:
     assert issubclass(SchedulerError, RemoteJobsError) and issubclass(SubmissionError, RemoteJobsError)
+
+
+def test_array_aggregate_does_not_depend_on_output_order(golden: Golden) -> None:
+    result = golden("captured_squeue_status")
+    array_lines = [ln for ln in result.stdout.splitlines() if ln.endswith("|probe array|pipe")]
+    array = array_lines[0].split("|")[1]
+    for lines in (array_lines, array_lines[::-1]):
+        shuffled = result.model_copy(update={"stdout": "\n".join(lines) + "\n"})
+        whole = D.parse_status(shuffled, [array])[array]
+        assert (whole.state, whole.exit_code) == (JobState.FAILED, 1)

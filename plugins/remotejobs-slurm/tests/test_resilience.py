@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import SubmissionError
 from remotejobs.models import JobSpec, JobState
-from remotejobs_slurm import SlurmResource, SlurmSettings
 
 _KILL_MY_SSHD = """\
 kill_my_sshd() {
@@ -103,6 +103,7 @@ def _squeue_names(user: str, name: str) -> list[str]:
 def test_status_poll_survives_sshd_killed_mid_call(
     alice: SlurmResource, wrapped: tuple[Path, str], cluster_users: list[dict[str, Any]]
 ) -> None:
+    _flag(cluster_users, wrapped[1], "sbatch").touch()  # sbatch: no kill in this test
     job = alice.submit(JobSpec(executable="/bin/true", name="resilience-status"))
     flag = _flag(cluster_users, wrapped[1], "squeue")
     assert not flag.exists()
@@ -116,6 +117,7 @@ def test_submit_interrupted_is_transient_and_not_duplicated(
     alice: SlurmResource, wrapped: tuple[Path, str], cluster_users: list[dict[str, Any]]
 ) -> None:
     name = f"resilience-submit-{wrapped[1]}"
+    _flag(cluster_users, wrapped[1], "squeue").touch()  # squeue: no kill in this test
     with pytest.raises(SubmissionError) as err:
         alice.submit(JobSpec(executable="/bin/sleep", arguments=("60",), name=name))
     assert err.value.transient is True, err.value

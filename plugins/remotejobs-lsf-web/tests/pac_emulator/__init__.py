@@ -73,6 +73,7 @@ class PacEmulator:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.server.drop_connections()
 
     def __enter__(self) -> PacEmulator:
         return self.start()

@@ -117,8 +117,8 @@ class LsfEngine(Engine):
         except ValueError as exc:
             raise EngineError(f"bjobs printed no JSON: {_text(done.stdout + done.stderr)}") from exc
         found = {}
-        for rec in records:
-            rec = {k.lower(): v for k, v in rec.items()}
+        for raw in records:
+            rec = {k.lower(): v for k, v in raw.items()}
             if "error" in rec or not rec.get("jobid"):
                 continue
             code = rec.get("exit_code") or ""

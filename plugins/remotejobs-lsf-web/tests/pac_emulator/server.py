@@ -11,8 +11,10 @@ strings, cookies or bodies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,7 +42,27 @@ class PacHttpServer(ThreadingHTTPServer):
         self.service, self.tokens, self.checker, self.scheme = service, tokens, checker, scheme
         self.faults: dict[str, tuple[str, Any]] = {}
         self.faults_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) seen
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        with self.faults_lock:
+            self.connections.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.faults_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Cut every open (keep-alive) connection, as a crashed server would."""
+        with self.faults_lock:
+            conns, self.connections = list(self.connections), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     @property
     def base_url(self) -> str:
@@ -55,7 +77,7 @@ class PacHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: PacHttpServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("pac-emulator: %s %s", self.command, self.path.split("?", 1)[0])
 
     def do_GET(self) -> None:
@@ -151,8 +173,11 @@ class PacHandler(BaseHTTPRequestHandler):
             app, params = wire.parse_submit(body, self.headers.get("Content-Type", ""))
             return self._send(wire.xml_element("Job", {"id": service.submit(user, app, params)}))
         if op in ("jobs", "jobsforstatus", "jobsforname"):
-            first = lambda key: (query.get(key) or [None])[0]  # noqa: E731
-            ids = args[:1] if op == "jobs" and args else (first("id") or "").split(",") if first("id") else None
+            def first(key: str) -> str | None:
+                return (query.get(key) or [""])[0] or None
+
+            wanted = first("id")
+            ids = args[:1] if op == "jobs" and args else wanted.split(",") if wanted else None
             rows = service.jobs(
                 user, ids=ids, details=(first("details") or "").lower() in ("yes", "true", "y"),
                 status=args[0] if op == "jobsforstatus" and args else first("status"),

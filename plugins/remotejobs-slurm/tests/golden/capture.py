@@ -18,8 +18,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from remotejobs.transport.base import CommandResult
 from remotejobs_slurm.dialect import SlurmDialect
+
+from remotejobs.transport.base import CommandResult
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[3]

@@ -20,6 +20,7 @@ State lives in ``/var/spool/remotejobs-emulators/torque`` (``TORQUE_EMU_SPOOL`` 
 - ``jobs/<N>.json``: one record per job, written by the submitting user (mode 0644): what
   qsub was asked (name, paths, resources, submit_args) plus completion facts cached once
   seen, so a job Slurm has forgotten can still be shown until keep_completed expires;
+  the owner's next qstat/qdel deletes the record of a purged job (as Torque purges it);
 - ``scripts/<user>/``: the spooled copies of job scripts (Torque's ``.SC`` files), 0700.
 
 Slurm is read with ``squeue --json -t all`` (accounting is off on the test cluster; Slurm
@@ -115,12 +116,15 @@ class JobId:
 
 
 def ensure_spool() -> None:
-    for path, mode in ((SPOOL, 0o1777), (os.path.join(SPOOL, "jobs"), 0o1777)):
-        try:
+    """Create the shared dirs world-writable and sticky (any test user may come first;
+    each then only creates and replaces its own files); repair them when we own them."""
+    for sub in ("", "jobs", "scripts"):
+        path = os.path.join(SPOOL, sub) if sub else SPOOL
+        with contextlib.suppress(FileExistsError):
             os.mkdir(path)
-            os.chmod(path, mode)
-        except FileExistsError:
-            pass
+        info = os.stat(path)
+        if info.st_uid == os.getuid() and info.st_mode & 0o7777 != 0o1777:
+            os.chmod(path, 0o1777)
 
 
 def keep_completed(queue: str) -> int:

@@ -129,7 +129,12 @@ def collect(expand_arrays: bool) -> list[dict[str, Any]]:
                 elements.append((emu.JobId(seq, key or None), {}, fin))
         if dirty and str(rec["owner"]).split("@")[0] == me:
             emu.save_record(rec)
-        views.extend(_views_for(rec, seq, elements, expand_arrays))
+        shown = _views_for(rec, seq, elements, expand_arrays)
+        if not shown and seq not in by_seq and str(rec["owner"]).split("@")[0] == me:
+            # purged (past keep_completed, and Slurm has forgotten it too): gone for good
+            with contextlib.suppress(OSError):
+                os.unlink(emu.record_path(seq))
+        views.extend(shown)
     return views
 
 

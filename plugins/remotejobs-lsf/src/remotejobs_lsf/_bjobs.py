@@ -1,0 +1,197 @@
+"""Parsing ``bjobs -o`` output (delimited text or ``-json``) into :class:`JobInfo`.
+
+Facts from /work/shared/reference/scheduler-cli-formats.md ("ref §1.x", §6):
+
+- Rows come from ``bjobs -a -o "<FIELDS> delimiter='|'" -noheader`` or ``-o "<FIELDS>" -json``
+  (§1.3). ``job_name`` is last, so a delimiter inside a name cannot shift columns.
+- Empty values are ``-`` in text and ``""`` in JSON; DONE has no exit code: exit 0 (§1.3).
+- Times are ``%b %e %H:%M`` with no year, maybe followed by `` L`` or `` E`` (§1.3); the
+  year is guessed (the current one, or the previous one for a date in the future) and
+  the datetime is naive, in the cluster's local time.
+- Array elements share JOBID; ``jobindex`` tells them apart (0 for non-arrays); the
+  element id is ``123[4]`` (§1.3, §1.4).
+- ``Job <N> is not found`` on stderr (exit 255) for some ids leaves the others intact;
+  ``No ... job found`` means an empty result (§1.3, §6).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from remotejobs.errors import SchedulerError
+from remotejobs.models import JobInfo, JobState
+from remotejobs.transport.base import CommandResult
+
+__all__ = ["FIELDS", "Row", "aggregate_array", "parse_rows", "parse_time", "select"]
+
+#: The ``bjobs -o`` fields read, in order; ``job_name`` must stay last (see module doc).
+FIELDS = ("jobid", "jobindex", "stat", "user", "queue", "exit_code", "exit_reason", "pend_reason",
+          "submit_time", "start_time", "finish_time", "job_name")
+DELIMITER = "|"
+
+# stderr lines that are not errors (ref §1.1, §1.3): gone ids, empty lists, retries.
+_BENIGN = re.compile(
+    r"^(Job <[^>]+> is not found|Job array <[^>]+> is not found|No (unfinished |DONE/EXIT |pending |running |"
+    r"suspended )?job found( in queue <[^>]*>| on host/group <[^>]*>)?|Cannot connect to LSF\. Please wait \.\.\.)\s*$"
+)
+_TRANSIENT = ("Cannot connect to LSF", "LSF is down", "Batch system not responding",
+              "LSF daemon (LIM) not responding")
+_TIME = re.compile(r"^([A-Z][a-z]{2})\s+(\d{1,2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(?: [LE])?$")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One bjobs record; empty values are ""."""
+
+    job_id: str
+    index: int
+    stat: str
+    user: str
+    queue: str
+    exit_code: str
+    exit_reason: str
+    pend_reason: str
+    submit: str
+    start: str
+    finish: str
+    name: str
+
+    @property
+    def element_id(self) -> str:
+        """``123`` for a plain job, ``123[4]`` for an array element."""
+        return f"{self.job_id}[{self.index}]" if self.index else self.job_id
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime | None:
+    """``Nov 22 02:56`` (`` L``/`` E`` suffix allowed) -> naive datetime; "" -> None.
+
+    :raises ValueError: any other text.
+    """
+    text = text.strip()
+    if not text or text == "-":
+        return None
+    match = _TIME.match(text)
+    if not match or match.group(1) not in _MONTHS:
+        raise ValueError(f"not an LSF time: {text!r}")
+    now = now or datetime.now()
+    month, day = _MONTHS.index(match.group(1)) + 1, int(match.group(2))
+    hour, minute, second = int(match.group(3)), int(match.group(4)), int(match.group(5) or 0)
+    for year in (now.year, now.year - 1):
+        try:
+            value = datetime(year, month, day, hour, minute, second)
+        except ValueError:  # Feb 29 outside a leap year
+            continue
+        if value <= now + timedelta(days=1):
+            return value
+    raise ValueError(f"not an LSF time: {text!r}")
+
+
+def _bad(result: CommandResult, what: str) -> SchedulerError:
+    return SchedulerError(f"bjobs printed output remotejobs cannot read ({what})", command=result.argv,
+                          exit_status=result.exit_status, output=result.output,
+                          transient=any(t in result.output for t in _TRANSIENT))
+
+
+def _row(values: Sequence[str], result: CommandResult, empty: str) -> Row:
+    clean = ["" if v.strip() == empty else v.strip() for v in values]
+    if not clean[0].isdigit() or not (clean[1] or "0").isdigit() or not re.fullmatch(r"[A-Z_]+", clean[2]):
+        raise _bad(result, f"unexpected record {DELIMITER.join(values)!r}")
+    return Row(clean[0], int(clean[1] or 0), *clean[2:])
+
+
+def _check_stderr(result: CommandResult) -> None:
+    unknown = [ln for ln in result.stderr.splitlines() if ln.strip() and not _BENIGN.match(ln.strip())]
+    if unknown and (result.exit_status != 0 or not result.stdout.strip()):
+        raise _bad(result, f"stderr: {unknown[0].strip()!r}")
+
+
+def parse_rows(result: CommandResult, json_format: bool) -> list[Row]:
+    """Rows of a ``bjobs -o`` result; not-found ids and empty lists give no rows.
+
+    :raises SchedulerError: output that is neither rows nor a known message (transient
+        when LSF said it was unreachable).
+    """
+    _check_stderr(result)
+    if json_format:
+        return _json_rows(result)
+    rows = []
+    for line in result.stdout.splitlines():
+        if not line.strip():
+            continue
+        if _BENIGN.match(line.strip()):
+            continue
+        values = line.split(DELIMITER, len(FIELDS) - 1)
+        if len(values) != len(FIELDS):
+            raise _bad(result, f"{len(values)} fields instead of {len(FIELDS)} in {line!r}")
+        rows.append(_row(values, result, "-"))
+    return rows
+
+
+def _json_rows(result: CommandResult) -> list[Row]:
+    text = result.stdout.strip()
+    if not text:
+        return []
+    try:
+        document = json.loads(text)
+        records = document["RECORDS"]
+        if not isinstance(records, list):
+            raise TypeError("RECORDS is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _bad(result, f"not bjobs -json output: {exc}") from exc
+    rows = []
+    for record in records:
+        if not isinstance(record, dict):
+            raise _bad(result, f"record {record!r} is not an object")
+        if "ERROR" in record:  # a requested id that is not found (ref §1.3 -json)
+            continue
+        try:
+            values = [str(record[name.upper()]) for name in FIELDS]
+        except KeyError as exc:
+            raise _bad(result, f"record without {exc.args[0]}") from exc
+        rows.append(_row(values, result, ""))
+    return rows
+
+
+def select(rows: Iterable[Row], ids: Iterable[str], to_info: Callable[[Row], JobInfo]) -> dict[str, JobInfo]:
+    """Infos for the requested ids: the element or job itself, or for an array's job id
+    the aggregate of its elements. Rows not asked for are ignored."""
+    rows = list(rows)
+    by_id = {r.element_id: r for r in rows}
+    found: dict[str, JobInfo] = {}
+    for job_id in ids:
+        if job_id in by_id:
+            found[job_id] = to_info(by_id[job_id])
+            continue
+        elements = [to_info(r) for r in rows if r.job_id == job_id and r.index]
+        if elements:
+            found[job_id] = aggregate_array(job_id, elements)
+    return found
+
+
+_ACTIVE = (JobState.RUNNING, JobState.SUSPENDED, JobState.QUEUED, JobState.HELD)
+_WORST = (JobState.FAILED, JobState.TIMEOUT, JobState.CANCELLED, JobState.COMPLETED)
+
+
+def aggregate_array(job_id: str, elements: list[JobInfo]) -> JobInfo:
+    """One info for a job array: active while any element is (RUNNING first), then the
+    worst outcome (FAILED, TIMEOUT, CANCELLED, COMPLETED) with that element's exit code;
+    UNKNOWN when some element is UNKNOWN and none is active."""
+    counts: Mapping[str, int] = {s.value: sum(1 for e in elements if e.state is s)
+                                 for s in {e.state for e in elements}}
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    states = {e.state for e in elements}
+    order = _ACTIVE if states & set(_ACTIVE) else ((JobState.UNKNOWN,) if JobState.UNKNOWN in states else _WORST)
+    chosen = next(e for s in order for e in elements if e.state is s)
+    final = chosen.state.is_final
+    return chosen.model_copy(update={
+        "id": job_id,
+        "name": re.sub(r"\[\d+\]$", "", chosen.name or "") or None,
+        "start_time": min((e.start_time for e in elements if e.start_time), default=None),
+        "end_time": max((e.end_time for e in elements if e.end_time), default=None) if final else None,
+        "reason": f"job array of {len(elements)} elements: {summary}" + (f"; {chosen.reason}" if chosen.reason else ""),
+    })

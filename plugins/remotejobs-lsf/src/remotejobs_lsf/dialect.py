@@ -1,0 +1,242 @@
+"""IBM Spectrum LSF's CLI as a pure :class:`SchedulerDialect`.
+
+Facts from /work/shared/reference/scheduler-cli-formats.md §1 and §6 ("ref §1.x"):
+
+- Submit: ``bsub -J <name> < script``; the script carries ``#BSUB`` directives, which LSF
+  honours for a script on stdin whatever ``LSB_BSUB_PARSE_SCRIPT`` says (§1.1). Options:
+  ``-q -n -R "span[ptile=k]" -W [h:]m -M <limit in LSF_UNIT_FOR_LIMITS> -cwd -o -e -w``.
+  Array elements write ``<stdout>-%I`` (``%I`` = element index, §1.1).
+- Banner ``Job <N> is submitted to [default ]queue <q>.`` (§1.1, §6), maybe after
+  ``Cannot connect to LSF. Please wait ...`` lines; refusals are ``... Job not submitted.``.
+- Status: one ``bjobs -a -o ...`` call for all ids, delimited (default: works on every
+  LSF with ``-o``) or ``-json`` (LSF 10.1); see :mod:`remotejobs_lsf._bjobs`.
+- States (§1.2): PEND/PROV/WAIT queued, PSUSP held, RUN running, USUSP/SSUSP suspended,
+  DONE completed, EXIT failed (cancelled for ``TERM_OWNER``/``TERM_ADMIN``, timeout for
+  ``TERM_RUNLIMIT``), UNKWN/ZOMBI unknown.
+- Cancel: ``bkill``; ``Job has already finished`` is a no-op, ``No matching job found``
+  and ``User permission denied`` mean JobNotFoundError (§1.4).
+- Dependencies: afterok -> ``done()``, afternotok -> ``exit()``, afterany -> ``ended()``,
+  after -> ``started()``, joined with ``&&`` (§1.1).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import ClassVar, Literal
+
+from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.transport.base import CommandResult
+from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
+
+__all__ = ["LsfDialect", "format_runlimit", "lsf_job_name"]
+
+_SUBMITTED = re.compile(r"Job <(\d+)> is submitted to (default )?queue <([^>]+)>")
+_RETRY = "Cannot connect to LSF. Please wait ..."
+_CONDITIONS = {"afterok": "done", "afternotok": "exit", "afterany": "ended", "after": "started"}
+_CANCELLED = ("TERM_OWNER", "TERM_ADMIN", "TERM_FORCE_OWNER", "TERM_FORCE_ADMIN", "TERM_REQUEUE")
+_TIMEOUT = ("TERM_RUNLIMIT", "TERM_DEADLINE")
+_UNIT_KB = {"KB": 1, "MB": 1024, "GB": 1024 * 1024}
+
+
+def lsf_job_name(name: str) -> str:
+    """``name`` safe for ``-J``: control characters become spaces; ``[`` ``]`` (array
+    syntax, §1.1) become ``(`` ``)``."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
+    return text.replace("[", "(").replace("]", ")")
+
+
+def format_runlimit(walltime: timedelta) -> str:
+    """``-W [hour:]minute`` (§1.1), rounded up to whole minutes."""
+    minutes = max(1, math.ceil(walltime.total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}" if hours else str(minutes)
+
+
+class LsfDialect(SchedulerDialect):
+    """LSF's CLI. ``limit_unit``: the site's ``LSF_UNIT_FOR_LIMITS`` (for ``-M``);
+    ``status_format``: ``delimited`` or ``json``; ``resource_requirement``: an ``-R`` string."""
+
+    name: ClassVar[str] = "lsf"
+    # "123" in a plain job, "123[4]" in an array element: exactly what status reports
+    # (LSB_JOBINDEX is 0 outside arrays, ref §1.6).
+    job_id_expr: ClassVar[str] = (
+        '"$LSB_JOBID$([ "${LSB_JOBINDEX:-0}" = 0 ] || printf \'[%s]\' "$LSB_JOBINDEX")"'
+    )
+    state_map: ClassVar[Mapping[str, JobState]] = {
+        "PEND": JobState.QUEUED,
+        "PROV": JobState.QUEUED,
+        "WAIT": JobState.QUEUED,
+        "PSUSP": JobState.HELD,
+        "RUN": JobState.RUNNING,
+        "USUSP": JobState.SUSPENDED,
+        "SSUSP": JobState.SUSPENDED,
+        "DONE": JobState.COMPLETED,
+        "EXIT": JobState.FAILED,
+        "UNKWN": JobState.UNKNOWN,
+        "ZOMBI": JobState.UNKNOWN,
+    }
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+    )
+
+    def __init__(self, bin_dir: str = "", limit_unit: Literal["KB", "MB", "GB"] = "MB",
+                 status_format: Literal["json", "delimited"] = "delimited",
+                 resource_requirement: str | None = None) -> None:
+        super().__init__(bin_dir)
+        self.limit_unit = limit_unit
+        self.status_format = status_format
+        self.resource_requirement = resource_requirement
+
+    # -- script -------------------------------------------------------------------
+    def options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
+        """bsub options for ``spec`` as (flag, value) pairs."""
+        name = lsf_job_name(spec.name or posix_basename(spec.executable))
+        opts = [("-J", f"{name}[{spec.array}]" if spec.array else name)]
+        if spec.queue:
+            opts.append(("-q", spec.queue))
+        tasks = spec.nodes * spec.processes_per_node
+        if tasks > 1:
+            opts.append(("-n", str(tasks)))
+        if spec.nodes > 1 or spec.processes_per_node > 1:
+            opts.append(("-R", f"span[ptile={spec.processes_per_node}]"))
+        if self.resource_requirement:
+            opts.append(("-R", self.resource_requirement))
+        if spec.walltime is not None:
+            opts.append(("-W", format_runlimit(spec.walltime)))
+        if spec.memory_mb is not None:
+            opts.append(("-M", str(max(1, math.ceil(spec.memory_mb * 1024 / _UNIT_KB[self.limit_unit])))))
+        array = spec.array is not None
+        opts += [("-cwd", ctx.workdir),
+                 ("-o", ctx.stdout + ("-%I" if array and spec.stdout is None else "")),
+                 ("-e", ctx.stderr + ("-%I" if array and spec.stderr is None else ""))]
+        if spec.depends_on is not None:
+            condition = _CONDITIONS[spec.depends_on.condition]
+            opts.append(("-w", " && ".join(f"{condition}({_dep_target(i)})" for i in spec.depends_on.job_ids)))
+        return opts
+
+    def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
+        return [f"#BSUB {flag} {shlex.quote(value)}" for flag, value in self.options(spec, ctx)]
+
+    # -- submit -------------------------------------------------------------------
+    def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
+        """``bsub -J <name> < script`` (the script text on stdin, see module doc)."""
+        name = self.options(spec, ctx)[0][1]
+        return Command.of(self.cmd("bsub"), "-J", name, stdin=self.render_script(spec, ctx))
+
+    def parse_submit(self, result: CommandResult) -> str:
+        """The id from the banner (stdout or, with BSUB_STDERR, stderr). SubmissionError
+        with LSF's message when it refused the job (transient when LSF was unreachable);
+        SchedulerError for anything else."""
+        match = _SUBMITTED.search(result.stdout) or _SUBMITTED.search(result.stderr)
+        if match and result.exit_status == 0:
+            return match.group(1)
+        lines = [ln.strip() for ln in result.output.splitlines() if ln.strip() and ln.strip() != _RETRY]
+        refusals = [ln for ln in lines if ln.endswith("Job not submitted.")]
+        if refusals:
+            raise SubmissionError(f"LSF refused the job: {' '.join(refusals)}",
+                                  hint="Check the queue, limits and dependency in the message")
+        if any(t in result.output for t in ("LSF is down", _RETRY)) and result.exit_status != 0:
+            raise SubmissionError("LSF could not be reached; the job was not submitted", transient=True,
+                                  hint="Try again later")
+        raise SchedulerError("bsub did not report a job id", command=result.argv,
+                             exit_status=result.exit_status, output=result.output,
+                             hint="Check that bsub is on the PATH, or set bin_dir")
+
+    # -- status -------------------------------------------------------------------
+    def _bjobs(self, *args: str) -> Command:
+        fields = " ".join(FIELDS)
+        if self.status_format == "json":
+            return Command.of(self.cmd("bjobs"), "-a", "-o", fields, "-json", *args)
+        return Command.of(self.cmd("bjobs"), "-a", "-o", f"{fields} delimiter='{DELIMITER}'", "-noheader", *args)
+
+    def status_command(self, ids: Sequence[str]) -> Command:
+        return self._bjobs(*ids)
+
+    def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        return select(parse_rows(result, self.status_format == "json"), ids, self.row_info)
+
+    def jobs_command(self, user: str) -> Command:
+        return self._bjobs("-u", user) if user else self._bjobs()
+
+    def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
+        """Every element, plus one aggregate entry per job array (under the array's id)."""
+        rows = [r for r in parse_rows(result, self.status_format == "json") if not user or r.user == user]
+        arrays = sorted({r.job_id for r in rows if r.index}, key=int)
+        infos = [self.row_info(r) for r in rows]
+        return infos + list(select(rows, arrays, self.row_info).values())
+
+    # -- cancel -------------------------------------------------------------------
+    def cancel_command(self, job_id: str) -> Command:
+        return Command.of(self.cmd("bkill"), job_id)
+
+    def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        text = result.output
+        if "Job has already finished" in text:
+            return
+        if "No matching job found" in text:
+            raise JobNotFoundError(job_id, message=f"LSF does not know job {job_id!r}")
+        if "User permission denied" in text:
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not one of this user's jobs")
+        if result.exit_status != 0 or not re.search(r"Job <[^>]+> is being (terminated|signaled)", text):
+            raise SchedulerError("bkill failed", command=result.argv, exit_status=result.exit_status,
+                                 output=text, transient=any(t in text for t in ("LSF is down", _RETRY)))
+
+    # -- rows ---------------------------------------------------------------------
+    def row_info(self, row: Row) -> JobInfo:
+        """A bjobs row as a JobInfo (see the module doc for the state rules).
+
+        :raises SchedulerError: a time field that is not an LSF time.
+        """
+        state = self.map_state(row.stat)
+        reason: str | None = None
+        if state is JobState.FAILED:
+            reason = row.exit_reason or None
+            if row.exit_reason.startswith(_CANCELLED):
+                state = JobState.CANCELLED
+            elif row.exit_reason.startswith(_TIMEOUT):
+                state = JobState.TIMEOUT
+        elif state in (JobState.QUEUED, JobState.HELD):
+            reason = row.pend_reason or None
+        elif state is JobState.UNKNOWN:
+            reason = (f"LSF reports {row.stat}: it lost contact with the execution host"
+                      if row.stat in self.state_map else f"LSF reported the unknown state {row.stat!r}")
+        exit_code: int | None = None
+        if state is JobState.COMPLETED:
+            exit_code = 0  # DONE: exit_code is "-" (ref §1.3)
+        elif state.is_final and row.exit_code.lstrip("-").isdigit():
+            exit_code = int(row.exit_code)
+        try:
+            times = [parse_time(t) for t in (row.submit, row.start, row.finish)]
+        except ValueError as exc:
+            raise SchedulerError(f"bjobs printed an unreadable time for job {row.element_id}: {exc}") from exc
+        return JobInfo(
+            id=row.element_id,
+            name=row.name or None,
+            state=state,
+            native_state=row.stat,
+            exit_code=exit_code,
+            submit_time=times[0],
+            start_time=times[1],
+            end_time=times[2] if state.is_final else None,
+            reason=reason,
+            queue=row.queue or None,
+            owner=row.user or None,
+        )
+
+
+def posix_basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def _dep_target(job_id: str) -> str:
+    """A job id for ``-w``: ``123`` or ``123[4]``; anything else is quoted as a name."""
+    if re.fullmatch(r"\d+(\[\d+\])?", job_id):
+        return job_id
+    return '"' + job_id.replace('"', "") + '"'
