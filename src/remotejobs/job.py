@@ -27,8 +27,8 @@ class Job:
     def status(self) -> JobInfo:
         return self.resource.status(self.id)
 
-    def wait(self, timeout: float | None = None) -> JobInfo:
-        return self.resource.wait(self.id, timeout=timeout)
+    def wait(self, timeout: float | None = None, poll_interval: float | None = None) -> JobInfo:
+        return self.resource.wait(self.id, timeout=timeout, poll_interval=poll_interval)
 
     def cancel(self) -> None:
         self.resource.cancel(self.id)

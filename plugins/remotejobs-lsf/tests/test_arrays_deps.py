@@ -15,7 +15,6 @@ import pytest
 from remotejobs.errors import JobNotFoundError
 from remotejobs.models import Dependency, JobInfo, JobSpec, JobState
 from remotejobs_lsf import LsfResource
-from test_contract import lsf_resource  # type: ignore[import-not-found]
 
 TIMEOUT = 90.0
 
@@ -35,9 +34,9 @@ def poll(what: Callable[[], JobInfo], until: Callable[[JobInfo], bool], timeout:
 
 
 @pytest.fixture
-def users(cluster: dict[str, Any], ssh_settings: dict[str, Any],
+def users(lsf_resource: Callable[..., LsfResource],
           cluster_users: list[dict[str, Any]]) -> Iterator[list[LsfResource]]:
-    resources = [lsf_resource(cluster, ssh_settings, u) for u in cluster_users[:2]]
+    resources = [lsf_resource(i) for i in range(2)]
     for resource, user in zip(resources, cluster_users, strict=False):
         resource.login(user["name"])
     yield resources

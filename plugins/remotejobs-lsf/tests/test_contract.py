@@ -3,42 +3,35 @@ real test cluster (tests/cluster/emulators/lsf: bsub/bjobs/bkill running jobs on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import remotejobs
 from remotejobs.testing import ContractEnv, ResourceContract
-from remotejobs_lsf import LsfResource, LsfSettings
-
-
-def lsf_resource(cluster: dict[str, Any], ssh_settings: dict[str, Any], user: dict[str, Any],
-                 **extra: Any) -> LsfResource:
-    """A not-logged-in LSF resource reaching the emulator over SSH as ``user``."""
-    settings = LsfSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                           bin_dir=cluster["commands"]["lsf_emulator"], **extra)
-    return LsfResource(settings, name="lsf-test")
+from remotejobs_lsf import LsfResource
 
 
 class TestLsfOverSSH(ResourceContract):
     @pytest.fixture
-    def contract_env(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
+    def contract_env(self, lsf_resource: Callable[..., LsfResource],
                      cluster_users: list[dict[str, Any]]) -> ContractEnv:
         return ContractEnv(
-            open=lambda i: lsf_resource(cluster, ssh_settings, cluster_users[i]),
+            open=lambda i: lsf_resource(i),
             users=[(u["name"], None) for u in cluster_users[:2]],
             remote_dir="remotejobs-contract-inbox",
         )
 
 
-class TestLsfJsonOverSSH(TestLsfOverSSH):
+class TestLsfJsonOverSSH(ResourceContract):
     """The same suite reading status with ``bjobs -o ... -json``."""
 
     @pytest.fixture
-    def contract_env(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
+    def contract_env(self, lsf_resource: Callable[..., LsfResource],
                      cluster_users: list[dict[str, Any]]) -> ContractEnv:
         return ContractEnv(
-            open=lambda i: lsf_resource(cluster, ssh_settings, cluster_users[i], status_format="json"),
+            open=lambda i: lsf_resource(i, status_format="json"),
             users=[(u["name"], None) for u in cluster_users[:2]],
             remote_dir="remotejobs-contract-inbox",
         )

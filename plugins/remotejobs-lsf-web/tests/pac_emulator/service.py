@@ -42,6 +42,7 @@ class PacJob:
     name: str
     cmd: str
     job_dir: str
+    app: str
     last: EngineJob | None = None
 
 
@@ -86,7 +87,7 @@ class PacService:
             raise Refused(str(exc)) from exc
         cmd = " ".join(p for p in (prefix, runnable, args) if p)
         with self._lock:
-            self._jobs[job_id] = PacJob(job_id, user, name, cmd, job_dir)
+            self._jobs[job_id] = PacJob(job_id, user, name, cmd, job_dir, app)
         return job_id
 
     def jobs(self, user: str, *, ids: list[str] | None = None, status: str | None = None,
@@ -120,6 +121,10 @@ class PacService:
             if value is not None:
                 row[key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return row
+
+    def record(self, job_id: str) -> PacJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
 
     def kill(self, user: str, job_id: str) -> str:
         job = self._own(user, job_id)

@@ -1,0 +1,48 @@
+"""Fixtures of the LSF plugin's tests: golden-output loader and resources on the emulator."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remotejobs.transport.base import CommandResult
+from remotejobs_lsf import LsfResource, LsfSettings
+
+GOLDEN = Path(__file__).parent / "golden"
+Factory = Callable[..., LsfResource]
+
+
+def load_golden(name: str) -> CommandResult:
+    """Read ``golden/<name>.txt``: ``# key: value`` header lines (origin, note, command,
+    exit_status), then ``--- stdout``, the stdout text, ``--- stderr``, the stderr text."""
+    text = (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
+    head, _, rest = text.partition("--- stdout\n")
+    stdout, _, stderr = rest.partition("--- stderr\n")
+    meta = dict(line[2:].split(": ", 1) for line in head.splitlines() if line.startswith("# "))
+    assert "origin" in meta, f"{name}: every golden file says where it comes from"
+    return CommandResult(argv=tuple(shlex.split(meta["command"])), exit_status=int(meta["exit_status"]),
+                         stdout=stdout, stderr=stderr)
+
+
+@pytest.fixture
+def golden() -> Callable[[str], CommandResult]:
+    return load_golden
+
+
+@pytest.fixture
+def lsf_resource(cluster: dict[str, Any], ssh_settings: dict[str, Any],
+                 cluster_users: list[dict[str, Any]]) -> Factory:
+    """``lsf_resource(i, **settings)``: a not-logged-in resource reaching the LSF emulator
+    over SSH as cluster user ``i``."""
+
+    def make(i: int, **extra: Any) -> LsfResource:
+        user = cluster_users[i]
+        settings = LsfSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
+                               bin_dir=cluster["commands"]["lsf_emulator"], **extra)
+        return LsfResource(settings, name="lsf-test")
+
+    return make
