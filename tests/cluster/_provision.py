@@ -100,6 +100,12 @@ def make_dirs() -> None:
     ensure_dir(SPOOL_DIR / "slurmctld", 0o755)
     ensure_dir(SPOOL_DIR / "slurmd", 0o755)
     ensure_dir(EMULATOR_SPOOL, 0o1777)
+    # The emulators' own spools: root-owned tops (their config files are trusted only when
+    # root owns them), world-writable sticky dirs below for per-user records.
+    for emulator, shared in (("lsf", ("jobs",)), ("torque", ("jobs", "scripts"))):
+        ensure_dir(EMULATOR_SPOOL / emulator, 0o755)
+        for sub in shared:
+            ensure_dir(EMULATOR_SPOOL / emulator / sub, 0o1777)
     ensure_dir(Path("/run/sshd"), 0o755)  # sshd privilege-separation dir
     munge = pwd.getpwnam("munge")
     ensure_dir(Path("/run/munge"), 0o755, munge.pw_uid, munge.pw_gid)

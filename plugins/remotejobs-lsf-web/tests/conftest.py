@@ -49,7 +49,8 @@ def no_secrets_in_logs(cluster_users: list[dict[str, Any]]) -> Iterator[_Capture
     secrets += [t.replace('"', "#quote#") for t in secrets if '"' in t]
     if _EMULATORS:  # the emulator and backend log at DEBUG: an empty capture means a broken fixture
         assert capture.texts, "the capture saw no log records at all"
-    leaks = [text for text in capture.texts for secret in secrets if secret and secret in text]
+    leaks = [text.replace(secret, "<SECRET>") for text in capture.texts for secret in secrets
+             if secret and secret in text]
     assert not leaks, f"secrets found in {len(leaks)} log records, e.g. {leaks[0][:300]!r}"
 
 

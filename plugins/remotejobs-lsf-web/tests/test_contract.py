@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from pac_emulator import PacEmulator
+from remotejobs_lsf_web import LsfWebResource
 
 from remotejobs.models import JobSpec, JobState
 from remotejobs.testing import ContractEnv, ResourceContract
 from remotejobs.testing.contract import HOSTILE_STRINGS
-from remotejobs_lsf_web import LsfWebResource
 
 
 class TestLsfWebContract(ResourceContract):

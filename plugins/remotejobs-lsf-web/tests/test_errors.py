@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import start_emulator
 from pac_emulator import PacEmulator, SshPasswordChecker, TlsFiles
+from remotejobs_lsf_web import LsfWebResource, LsfWebSettings, ScarfResource, ScarfSettings
 
+from conftest import start_emulator
 from remotejobs.errors import (
     AuthenticationError,
     JobNotFoundError,
@@ -21,7 +22,6 @@ from remotejobs.errors import (
     TransportError,
 )
 from remotejobs.models import JobSpec, JobState
-from remotejobs_lsf_web import LsfWebResource, LsfWebSettings, ScarfResource, ScarfSettings
 
 Opener = Callable[..., LsfWebResource]
 SLEEP = JobSpec(executable="/bin/sleep", arguments=("60",), name="sleeper")
@@ -39,7 +39,7 @@ def alice(open_lsf_web: Opener, users: list[tuple[str, str]]) -> Iterator[LsfWeb
 
 def scarf(pac: PacEmulator, tls: TlsFiles, **extra: object) -> ScarfResource:
     settings = ScarfSettings(token_url=pac.token_url, login_marker=pac.origin, ping_url=pac.base_url,
-                             ca_bundle=str(tls.ca_cert), **extra)  # type: ignore[arg-type]
+                             ca_bundle=str(tls.ca_cert), **extra)
     return ScarfResource(settings, name="scarf-emulated")
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from pac_emulator import PacEmulator, TlsFiles
-
-from remotejobs.errors import AuthenticationError
 from remotejobs_lsf_web import mantid
 from remotejobs_lsf_web.mantid import ActionFailed, SCARFTomoReconstruction
 from remotejobs_lsf_web.settings import ScarfSettings
+
+from remotejobs.errors import AuthenticationError
 
 RECON = """\
 import sys, pathlib
@@ -136,9 +136,10 @@ def test_scenario_end_to_end(scarf: mantid.ScarfActions, pac: PacEmulator, users
     assert _wait_status(bob, bob_job["JobID"], {"Exit", "Done"}) == "Exit"
 
     SCARFTomoReconstruction(UserName=alice, Action="LogOut")
-    with pytest.raises(ValueError, match="Job status query failed. You do not seem to be logged in"):
+    with pytest.raises(ValueError, match=r"Job status query failed\. You do not seem to be logged in"):
         SCARFTomoReconstruction(UserName=alice, Action="JobStatus")
     assert bob_job["JobID"] in SCARFTomoReconstruction(UserName=bob, Action="JobStatus")["RemoteJobsID"]
     SCARFTomoReconstruction(Action="LogOut")  # bob, remembered
-    login_requests = [r for r in pac.server.requests if r[1] == "/cgi-bin/token.py"]
+    login_requests = [r for r in pac.server.requests
+                      if r[1] == "/cgi-bin/token.py" and r[2].get("user-agent", "").startswith("remotejobs-lsf-web")]
     assert login_requests and all(r[0] == "POST" for r in login_requests)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from pac_emulator import wire as server_wire
-
 from remotejobs_lsf_web import _wire
 
 SCARF_KILL_ERROR = (
@@ -25,7 +24,8 @@ JOBFILES = (
 
 def test_cookie_replaces_quotes_and_appends_jsession() -> None:
     token = 'scarf362"2015-02-10T18:50:00Z"Mv2ncX8Z0TpH0lZHxMyXNVCb7ucT6jHNOx'
-    assert _wire.cookie_header(token) == "platform_token=scarf362#quote#2015-02-10T18:50:00Z#quote#Mv2ncX8Z0TpH0lZHxMyXNVCb7ucT6jHNOx"
+    expected = "platform_token=scarf362#quote#2015-02-10T18:50:00Z#quote#Mv2ncX8Z0TpH0lZHxMyXNVCb7ucT6jHNOx"
+    assert _wire.cookie_header(token) == expected
     assert _wire.cookie_header("a\"b", "J1").endswith("#quote#b,JSESSIONID=J1")
 
 

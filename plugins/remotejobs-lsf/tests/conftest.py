@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remotejobs_lsf import LsfResource, LsfSettings
 
 from remotejobs.transport.base import CommandResult
-from remotejobs_lsf import LsfResource, LsfSettings
 
 GOLDEN = Path(__file__).parent / "golden"
 Factory = Callable[..., LsfResource]

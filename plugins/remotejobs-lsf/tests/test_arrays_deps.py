@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from remotejobs_lsf import LsfResource
 
 from remotejobs.errors import JobNotFoundError
 from remotejobs.models import Dependency, JobInfo, JobSpec, JobState
-from remotejobs_lsf import LsfResource
 
 TIMEOUT = 90.0
+pytestmark = pytest.mark.cluster
 
 
 def sh(script: str, **extra: Any) -> JobSpec:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from remotejobs_lsf import LsfResource
 
 import remotejobs
 from remotejobs.testing import ContractEnv, ResourceContract
-from remotejobs_lsf import LsfResource
+
+pytestmark = pytest.mark.cluster
 
 
 class TestLsfOverSSH(ResourceContract):
@@ -18,7 +20,7 @@ class TestLsfOverSSH(ResourceContract):
     def contract_env(self, lsf_resource: Callable[..., LsfResource],
                      cluster_users: list[dict[str, Any]]) -> ContractEnv:
         return ContractEnv(
-            open=lambda i: lsf_resource(i),
+            open=lsf_resource,
             users=[(u["name"], None) for u in cluster_users[:2]],
             remote_dir="remotejobs-contract-inbox",
         )

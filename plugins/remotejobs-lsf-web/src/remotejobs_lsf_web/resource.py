@@ -10,6 +10,7 @@ repeats an idempotent request once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import posixpath
 import re
@@ -93,7 +94,7 @@ class LsfWebResource(ComputeResource):
         self._auth_lock = threading.Lock()
         self._pac: CachedToken | None = None
         self._cancelled: set[str] = set()
-        self._counter = 0
+        self._counter = itertools.count(1)  # job name suffixes; next() is atomic
 
     # -- session ------------------------------------------------------------------------
     def password_required(self) -> bool:
@@ -189,13 +190,13 @@ class LsfWebResource(ComputeResource):
         return job_id
 
     def _params(self, spec: JobSpec) -> list[tuple[str, str]]:
-        self._counter += 1
+        number = next(self._counter)
         ncpu = spec.nodes * spec.processes_per_node
         params = [
             ("INPUT_ARGS", shlex.join(spec.arguments)),
             ("OUTPUT_FILE", spec.stdout or "%J.output"),
             ("ERROR_FILE", spec.stderr or "%J.error"),
-            ("JOB_NAME", spec.name or f"remotejobs_{posixpath.basename(spec.executable)}_{self._counter}"),
+            ("JOB_NAME", spec.name or f"remotejobs_{posixpath.basename(spec.executable)}_{number}"),
             ("INPUT_FILE", spec.executable),
             ("MIN_NUM_CPU", str(ncpu)),
             ("MAX_NUM_CPU", str(ncpu)),

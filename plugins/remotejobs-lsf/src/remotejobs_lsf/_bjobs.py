@@ -81,7 +81,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime | None:
     now = now or datetime.now()
     month, day = _MONTHS.index(match.group(1)) + 1, int(match.group(2))
     hour, minute, second = int(match.group(3)), int(match.group(4)), int(match.group(5) or 0)
-    for year in (now.year, now.year - 1):
+    for year in range(now.year, now.year - 8, -1):  # Feb 29: the last leap year
         try:
             value = datetime(year, month, day, hour, minute, second)
         except ValueError:  # Feb 29 outside a leap year

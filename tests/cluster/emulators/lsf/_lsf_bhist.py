@@ -40,11 +40,11 @@ def main(argv: list[str]) -> int:
     found: list[emu.View] = []
     for text in ids:
         ref = emu.parse_job_ref(text)
-        job = emu.find_job(ref[0]) if ref else None
+        job = emu.find_job(ref[0], archived=True) if ref else None
         found += [v for v in (emu.views([job], me, include_cleaned=True) if job else [])
                   if ref is None or ref[1] is None or v.idx == ref[1]]
     if not ids:
-        found = emu.views(emu.all_jobs(None if user == "all" else user), me, include_cleaned=True)
+        found = emu.views(emu.all_jobs(None if user == "all" else user, archived=True), me, include_cleaned=True)
         if "-a" not in opts:
             found = [v for v in found if v.final == ("-d" in opts)]
     if not found:

@@ -35,12 +35,12 @@ SELECT = {"": ("PEND", "PSUSP", "PROV", "RUN", "USUSP", "SSUSP", "UNKWN", "WAIT"
 
 def parse_format(spec: str) -> tuple[list[tuple[str, int | None, bool]], str | None]:
     """``"jobid stat:5 name:-20 delimiter='|'"`` -> [(field, width, right)], delimiter."""
-    delimiter = None
+    delimiter: str | None = None
     match = re.search(r"""delimiter=(['"])(.*?)\1""", spec)
     if match:
         delimiter = match.group(2)
         spec = spec[: match.start()] + spec[match.end():]
-    columns = []
+    columns: list[tuple[str, int | None, bool]] = []
     for item in spec.replace(",", " ").split():
         name, _, rest = item.partition(":")
         field = fields.canonical(name)
@@ -74,7 +74,7 @@ def print_json(columns: list[tuple[str, int | None, bool]], items: list[emu.View
             pairs = [(fields.header(f), fields.value(f, item)) for f, _, _ in columns]
         body = ",\n".join(f"      {_json_text(k)}:{_json_text(v)}" for k, v in pairs)
         records.append("    {\n" + body + "\n    }")
-    sys.stdout.write('{\n  "COMMAND":"bjobs",\n  "JOBS":%d,\n  "RECORDS":[\n%s\n  ]\n}\n'
+    sys.stdout.write('{\n  "COMMAND":"bjobs",\n  "JOBS":%d,\n  "RECORDS":[\n%s\n  ]\n}\n'  # noqa: UP031
                      % (len(items), ",\n".join(records)))
 
 
@@ -89,10 +89,15 @@ def print_columns(columns: list[tuple[str, int | None, bool]], delimiter: str | 
             sys.stdout.write(delimiter.join(row) + "\n")
             continue
         cells = []
-        for (field, size, right), text in zip(columns, row):
+        for (field, size, right), text in zip(columns, row, strict=True):
             w = size or fields.width(field)
             cells.append(text.rjust(w) if right else text.ljust(w))
         sys.stdout.write(" ".join(cells).rstrip() + "\n")
+
+
+def _stamp(epoch: float | None) -> str:
+    """``MM/DD-HH:MM:SS`` as in bjobs -W (ref §1.3 wide flags)."""
+    return time.strftime("%m/%d-%H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 
 def print_table(found: list[emu.View], wide: bool, extra: bool, noheader: bool) -> None:
@@ -106,14 +111,13 @@ def print_table(found: list[emu.View], wide: bool, extra: bool, noheader: bool) 
             name = "*" + name[-9:]
         slots = int(v.job.rec.get("slots", 1))
         host = (f"{slots}*{v.host}" if slots > 1 else v.host) if fields.value("first_host", v) else ""
-        line = "%-7d %-7s %-5.5s %-10s %-11s %-11s %-10s %s" % (
+        line = "%-7d %-7s %-5.5s %-10s %-11s %-11s %-10s %s" % (  # noqa: UP031 - OpenLava's format
             v.job.id, v.job.user, v.stat, v.job.rec["queue"], v.job.rec["from_host"], host, name,
             fields.value("submit_time", v))
         if extra:
-            stamp = lambda t: time.strftime("%m/%d-%H:%M:%S", time.localtime(t)) if t else "-"  # noqa: E731
-            line += "  %s %s %s %s %s %s %s" % (
+            line += "  {} {} {} {} {} {} {}".format(
                 fields.value("proj_name", v), "00:00:00", "0 Mbytes", "0 Mbytes",
-                fields.value("pids", v) or "-", stamp(v.start), stamp(v.finish if v.final else None))
+                fields.value("pids", v) or "-", _stamp(v.start), _stamp(v.finish if v.final else None))
         sys.stdout.write(line + "\n")
 
 
@@ -163,7 +167,8 @@ def print_long(found: list[emu.View], unwrapped: bool) -> None:
             if v.stat == "DONE":
                 out.append(f"{when}: Done successfully. The CPU time used is unknown.")
             elif v.exit_reason == emu.TERM_OWNER and v.exit_code is None:
-                out.append(f"{when}: Exited; job has been forced to exit with exit code 2. The CPU time used is unknown.")
+                out.append(f"{when}: Exited; job has been forced to exit with exit code 2. "  # [mem]
+                           "The CPU time used is unknown.")
             else:
                 out.append(f"{when}: Exited with exit code {v.exit_code}. The CPU time used is unknown.")
             out.append(f"{when}: Completed <{v.stat.lower()}>.")
@@ -182,7 +187,8 @@ def parse_args(argv: list[str]) -> tuple[dict[str, object], list[str]]:
                 emu.die(f"{arg}: option requires an argument\n{USAGE}")
             opts[arg] = argv[i + 1]
             i += 1
-        elif arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-l", "-UF", "-noheader", "-json", "-A", "-x", "-X", "-hms"):
+        elif arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-l", "-UF", "-noheader", "-json", "-A", "-x", "-X",
+                     "-hms"):
             opts[arg] = True
         elif arg in ("-h", "-V"):
             emu.die(USAGE if arg == "-h" else "IBM Spectrum LSF 10.1.0.0 (remotejobs emulator)", 0)

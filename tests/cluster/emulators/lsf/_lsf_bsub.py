@@ -17,6 +17,7 @@ import re
 import shlex
 import sys
 import time
+from typing import cast
 
 import _lsf_deps as deps
 import _lsf_emu as emu
@@ -52,7 +53,7 @@ def parse_options(argv: list[str], *, stop_at_command: bool) -> tuple[dict[str, 
                 emu.die(f"{arg}: option requires an argument\n{USAGE}")
             value = argv[i + 1]
             if arg == "-R":
-                opts["-R"] = [*opts.get("-R", []), value]  # type: ignore[list-item]
+                opts["-R"] = [*cast("list[str]", opts.get("-R", [])), value]
             else:
                 opts[arg] = value
             i += 1
@@ -223,7 +224,8 @@ def main(argv: list[str]) -> int:
             sbatch.append(f"--dependency={dependency}")
     directory = emu.user_dir(me, create=True)
     sbatch += ["-o", os.path.join(directory, "slurm-%A_%a.out"), "--export=ALL"]
-    wrapper = f"#!/bin/sh\nexec /usr/bin/env python3 {shlex.quote(os.path.join(emu.HERE, '_lsf_run.py'))} {shlex.quote(directory)}\n"
+    runner = shlex.join([os.path.join(emu.HERE, "_lsf_run.py"), directory])
+    wrapper = f"#!/bin/sh\nexec /usr/bin/env python3 {runner}\n"
     proc = emu.slurm(sbatch, stdin=wrapper)
     if proc.returncode != 0:
         _sbatch_error(proc.stderr)

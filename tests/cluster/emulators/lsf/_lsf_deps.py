@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 import _lsf_emu as emu
 
@@ -39,7 +39,7 @@ class Lit:
     code: int | None = None
 
 
-Node = Union[Lit, tuple]  # ("and"|"or", [nodes]) or ("not", node)
+Node = Lit | tuple[Any, ...]  # ("and"|"or", [nodes]) or ("not", node)
 
 _TOKEN = re.compile(r"""\s*(?:(?P<op>&&|\|\||!|\(|\))|(?P<cond>[a-z_]+)\((?P<args>[^()]*)\)|"""
                     r"""(?P<id>\d+(?:\[\d+\])?)|"(?P<qname>[^"]*)"|'(?P<sname>[^']*)')""")
@@ -152,7 +152,8 @@ def _decide(lit: Lit, found: list[emu.View]) -> bool | None:
         return None
     if lit.op is None:
         return True
-    return all(v.exit_code is not None and OPS[lit.op](v.exit_code, lit.code) for v in found)
+    return all(v.exit_code is not None and lit.code is not None and OPS[lit.op](v.exit_code, lit.code)
+               for v in found)
 
 
 def _slurm_term(lit: Lit, found: list[emu.View]) -> str:
@@ -168,7 +169,7 @@ def translate(expr: str, me: str) -> tuple[str | None, bool]:
     """
     tree = parse(expr)
 
-    def simplify(node: Node) -> bool | Node:
+    def simplify(node: Node) -> Any:  # bool, a ("term", text) or an ("and"|"or", [...]) node
         if isinstance(node, Lit):
             found = _views_of(node, me)
             decided = _decide(node, found)
@@ -193,7 +194,7 @@ def translate(expr: str, me: str) -> tuple[str | None, bool]:
     if result is False:
         return None, True
 
-    def flat(node: Node, kind: str) -> list[str]:
+    def flat(node: Any, kind: str) -> list[str]:
         if node[0] == "term":
             return [node[1]]
         if node[0] != kind:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 SPOOL = os.environ.get("LSF_EMU_SPOOL", "/var/spool/remotejobs-emulators/lsf")
 SLURM_BIN = os.environ.get("LSF_EMU_SLURM_BIN", "/usr/bin")
@@ -60,7 +60,7 @@ def hostname() -> str:
     return socket.gethostname().split(".")[0]
 
 
-def die(message: str, status: int = 255) -> None:
+def die(message: str, status: int = 255) -> NoReturn:
     """Print ``message`` on stderr and exit (LSF commands exit 255 on errors, ref §1.1)."""
     sys.stderr.write(message.rstrip("\n") + "\n")
     sys.exit(status)
@@ -68,12 +68,15 @@ def die(message: str, status: int = 255) -> None:
 
 # -- configuration -------------------------------------------------------------------
 def read_conf(name: str) -> dict[str, str]:
-    """``KEY = VALUE`` lines of ``SPOOL/<name>`` (lsb.params / lsf.conf style)."""
+    """``KEY = VALUE`` lines of ``SPOOL/<name>`` (lsb.params / lsf.conf style). Like LSF's
+    own configuration it belongs to the administrator: a file not owned by root is ignored."""
     values: dict[str, str] = {}
     try:
         with open(os.path.join(SPOOL, name), encoding="utf-8") as handle:
-            for line in handle:
-                line = line.split("#", 1)[0].strip()
+            if os.fstat(handle.fileno()).st_uid != 0:
+                return values
+            for raw in handle:
+                line = raw.split("#", 1)[0].strip()
                 if "=" in line:
                     key, _, value = line.partition("=")
                     values[key.strip().upper()] = value.strip().strip('"')
@@ -175,8 +178,12 @@ class Job:
         return read_json(self.element_file(idx, kind))
 
 
-def all_jobs(user: str | None = None) -> list[Job]:
-    """Jobs of ``user`` (None: all users), ordered by id."""
+ARCHIVED = ".cleaned.json"
+
+
+def all_jobs(user: str | None = None, archived: bool = False) -> list[Job]:
+    """Jobs of ``user`` (None: all users), ordered by id; with ``archived`` also those
+    whose every element is past CLEAN_PERIOD (only bhist sees them, as in LSF)."""
     base = os.path.join(SPOOL, "jobs")
     try:
         users = [user] if user else sorted(os.listdir(base))
@@ -190,7 +197,8 @@ def all_jobs(user: str | None = None) -> list[Job]:
         except OSError:
             continue
         for entry in entries:
-            if entry.endswith(".json") and entry[:-5].isdigit():
+            digits = entry[: -len(ARCHIVED)] if entry.endswith(ARCHIVED) else entry[:-5]
+            if entry.endswith(".json") and digits.isdigit() and (archived or not entry.endswith(ARCHIVED)):
                 path = os.path.join(directory, entry)
                 rec = read_json(path)
                 if rec is not None:
@@ -198,18 +206,19 @@ def all_jobs(user: str | None = None) -> list[Job]:
     return sorted(jobs, key=lambda j: j.id)
 
 
-def find_job(job_id: int) -> Job | None:
-    """The job with this id, whoever owns it."""
+def find_job(job_id: int, archived: bool = False) -> Job | None:
+    """The job with this id, whoever owns it (``archived``: also when cleaned)."""
     base = os.path.join(SPOOL, "jobs")
     try:
         users = os.listdir(base)
     except OSError:
         return None
     for name in users:
-        path = os.path.join(base, name, f"{job_id}.json")
-        rec = read_json(path)
-        if rec is not None:
-            return Job(rec, path)
+        for suffix in (".json", ARCHIVED) if archived else (".json",):
+            path = os.path.join(base, name, f"{job_id}{suffix}")
+            rec = read_json(path)
+            if rec is not None:
+                return Job(rec, path)
     return None
 
 
@@ -225,7 +234,8 @@ def parse_job_ref(text: str) -> tuple[int, int | None] | None:
 
 
 # -- Slurm -----------------------------------------------------------------------------
-def slurm(argv: list[str], stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def slurm(argv: list[str], stdin: str | None = None,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [os.path.join(SLURM_BIN, argv[0]), *argv[1:]], input=stdin, capture_output=True,
         text=True, env=env, check=False,
@@ -385,6 +395,9 @@ def views(jobs: list[Job], me: str, include_cleaned: bool = False) -> list[View]
                 if not include_cleaned:
                     continue
             result.append(view)
+        if job.user == me and not job.path.endswith(ARCHIVED) and all(
+                os.path.exists(job.element_file(i, "cleaned")) for i in job.indices):
+            os.replace(job.path, job.path[: -len(".json")] + ARCHIVED)  # keeps bjobs fast
     return result
 
 

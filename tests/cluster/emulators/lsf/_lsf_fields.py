@@ -27,7 +27,7 @@ def _started(v: View) -> bool:
 
 
 def _job_name(v: View) -> str:
-    return v.job.rec["name"] + (f"[{v.idx}]" if v.job.is_array else "")
+    return str(v.job.rec["name"]) + (f"[{v.idx}]" if v.job.is_array else "")
 
 
 def _exit_code(v: View) -> str:
@@ -98,6 +98,11 @@ def _memlimit(v: View) -> str:
     return "" if not kb else f"{kb / 1024:g} M"
 
 
+def _runtimelimit(v: View) -> str:
+    limit = _limit(v)
+    return f"{limit / 60:.1f}" if limit else ""
+
+
 def _slots(v: View) -> str:
     return str(v.job.rec.get("slots", 1)) if _started(v) else ""
 
@@ -151,7 +156,7 @@ FIELDS: dict[str, tuple[int, Callable[[View], str]]] = {
     "avg_mem": (15, lambda v: ""),
     "swap": (15, lambda v: ""),
     "memlimit": (10, _memlimit),
-    "runtimelimit": (12, lambda v: f"{_limit(v) / 60:.1f}" if _limit(v) else ""),
+    "runtimelimit": (12, _runtimelimit),
     "min_req_proc": (12, _req),
     "max_req_proc": (12, _req),
     "nreq_slot": (10, _req),

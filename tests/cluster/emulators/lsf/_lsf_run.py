@@ -12,15 +12,17 @@ dependencies (afterok / afternotok) follow the LSF outcome.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from typing import Any, TextIO
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-import _lsf_emu as emu  # noqa: E402
+import _lsf_emu as emu
 
 
 def expand(pattern: str, job_id: int, idx: int, kind: str) -> str:
@@ -33,7 +35,7 @@ def expand(pattern: str, job_id: int, idx: int, kind: str) -> str:
     return path
 
 
-def report(rec: dict, view_code: int, killed: bool, started: float, ended: float, host: str,
+def report(rec: dict[str, Any], view_code: int, killed: bool, started: float, ended: float, host: str,
            cwd: str, script: str) -> str:
     """The job report appended after the output (ref §1.6, LSB_STDOUT_DIRECT=Y variant)."""
     done = view_code == 0 and not killed
@@ -82,10 +84,21 @@ def report(rec: dict, view_code: int, killed: bool, started: float, ended: float
     return "\n".join(lines) + "\n"
 
 
+def open_output(path: str | None, overwrite: bool) -> TextIO:
+    """The -o/-e file (append, or overwrite for -oo/-eo); /dev/null when there is none or
+    it cannot be opened (LSF would mail the output instead, ref §1.6)."""
+    if path:
+        try:
+            return open(path, "w" if overwrite else "a")
+        except OSError as exc:
+            sys.stderr.write(f"lsf emulator: cannot open {path}: {exc}\n")
+    return open(os.devnull, "w")
+
+
 BASE_ENV = ("HOME", "USER", "LOGNAME", "SHELL", "PATH", "LANG", "TERM", "TZ")
 
 
-def submission_env(directory: str, job_id: int, rec: dict) -> dict[str, str]:
+def submission_env(directory: str, job_id: int, rec: dict[str, Any]) -> dict[str, str]:
     """The job's environment per ``-env`` (ref §1.1): all (default), none, or a list."""
     if rec.get("env_all", True):
         env = dict(os.environ)
@@ -113,7 +126,8 @@ def main() -> int:
     indices = rec.get("indices") or []
     env = submission_env(directory, job_id, rec)
     env.update({
-        "LSB_JOBID": str(job_id), "LSB_JOBINDEX": str(idx), "LSB_JOBNAME": rec["name"] + (f"[{idx}]" if indices else ""),
+        "LSB_JOBID": str(job_id), "LSB_JOBINDEX": str(idx),
+        "LSB_JOBNAME": rec["name"] + (f"[{idx}]" if indices else ""),
         "LSB_QUEUE": rec["queue"], "LSB_HOSTS": " ".join([host] * slots), "LSB_MCPU_HOSTS": f"{host} {slots}",
         "LSB_DJOB_NUMPROC": str(slots), "LSB_MAX_NUM_PROCESSORS": str(slots), "LSB_SUB_HOST": rec["from_host"],
         "LS_SUBCWD": rec["cwd"], "LSB_JOBFILENAME": os.path.join(directory, f"{job_id}.script"),
@@ -128,17 +142,16 @@ def main() -> int:
         cwd = "/tmp"
     out_path = err_path = None
     if rec.get("output"):
-        out_path = os.path.join(cwd, expand(rec["output"], job_id, idx, "out"))
+        out_path = expand(os.path.join(cwd, rec["output"]), job_id, idx, "out")
         env["LSB_OUTPUTFILE"] = out_path
     if rec.get("error"):
-        err_path = os.path.join(cwd, expand(rec["error"], job_id, idx, "err"))
+        err_path = expand(os.path.join(cwd, rec["error"]), job_id, idx, "err")
         env["LSB_ERRORFILE"] = err_path
         rec["error_path"] = err_path
-    stdout = open(out_path, "w" if rec.get("output_overwrite") else "a") if out_path else open(os.devnull, "w")  # noqa: SIM115
+    stdout = open_output(out_path, bool(rec.get("output_overwrite")))
+    stderr = stdout
     if err_path and err_path != out_path:
-        stderr = open(err_path, "w" if rec.get("error_overwrite") else "a")  # noqa: SIM115
-    else:
-        stderr = stdout
+        stderr = open_output(err_path, bool(rec.get("error_overwrite")))
     script_path = os.path.join(directory, f"{job_id}.script")
     with open(script_path, encoding="utf-8", errors="replace") as handle:
         script = handle.read()
@@ -151,10 +164,8 @@ def main() -> int:
 
     def forward(signum: int, _frame: object) -> None:
         signalled.append(signum)
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(child.pid, signum)
-        except OSError:
-            pass
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2, signal.SIGCONT, signal.SIGHUP):
         signal.signal(sig, forward)
