@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from remotejobs.errors import SchedulerError
-from remotejobs.models import JobInfo, JobState
+from remotejobs.models import JobInfo
+from remotejobs.scheduler import arrays
+from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.transport.base import CommandResult
 
 __all__ = ["FIELDS", "Row", "aggregate_array", "parse_rows", "parse_time", "select"]
@@ -159,39 +161,6 @@ def _json_rows(result: CommandResult) -> list[Row]:
 
 def select(rows: Iterable[Row], ids: Iterable[str], to_info: Callable[[Row], JobInfo]) -> dict[str, JobInfo]:
     """Infos for the requested ids: the element or job itself, or for an array's job id
-    the aggregate of its elements. Rows not asked for are ignored."""
-    rows = list(rows)
-    by_id = {r.element_id: r for r in rows}
-    found: dict[str, JobInfo] = {}
-    for job_id in ids:
-        if job_id in by_id:
-            found[job_id] = to_info(by_id[job_id])
-            continue
-        elements = [to_info(r) for r in rows if r.job_id == job_id and r.index]
-        if elements:
-            found[job_id] = aggregate_array(job_id, elements)
-    return found
-
-
-_ACTIVE = (JobState.RUNNING, JobState.SUSPENDED, JobState.QUEUED, JobState.HELD)
-_WORST = (JobState.FAILED, JobState.TIMEOUT, JobState.CANCELLED, JobState.COMPLETED)
-
-
-def aggregate_array(job_id: str, elements: list[JobInfo]) -> JobInfo:
-    """One info for a job array: active while any element is (RUNNING first), then the
-    worst outcome (FAILED, TIMEOUT, CANCELLED, COMPLETED) with that element's exit code;
-    UNKNOWN when some element is UNKNOWN and none is active."""
-    counts: Mapping[str, int] = {s.value: sum(1 for e in elements if e.state is s)
-                                 for s in {e.state for e in elements}}
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    states = {e.state for e in elements}
-    order = _ACTIVE if states & set(_ACTIVE) else ((JobState.UNKNOWN,) if JobState.UNKNOWN in states else _WORST)
-    chosen = next(e for s in order for e in elements if e.state is s)
-    final = chosen.state.is_final
-    return chosen.model_copy(update={
-        "id": job_id,
-        "name": re.sub(r"\[\d+\]$", "", chosen.name or "") or None,
-        "start_time": min((e.start_time for e in elements if e.start_time), default=None),
-        "end_time": max((e.end_time for e in elements if e.end_time), default=None) if final else None,
-        "reason": f"job array of {len(elements)} elements: {summary}" + (f"; {chosen.reason}" if chosen.reason else ""),
-    })
+    the aggregate of its elements (see :mod:`remotejobs.scheduler.arrays`)."""
+    return arrays.select(rows, ids, to_info, own_id=lambda r: r.element_id,
+                         array_id=lambda r: r.job_id if r.index else None)

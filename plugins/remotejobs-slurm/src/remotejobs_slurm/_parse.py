@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from remotejobs.errors import SchedulerError
-from remotejobs.models import JobInfo, JobState
+from remotejobs.models import JobInfo
+from remotejobs.scheduler import arrays
+from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.transport.base import CommandResult
 
 __all__ = [
@@ -165,50 +167,6 @@ def _is_job_id(text: str) -> bool:
 def select(rows: Iterable[Row], ids: Iterable[str],
            to_info: Callable[[Row], JobInfo]) -> dict[str, JobInfo]:
     """Infos for the requested ids: a row whose id matches, or for an array's job id the
-    aggregate of its elements. Rows of jobs not asked for are ignored."""
-    rows = list(rows)
-    by_id = {r.job_id: r for r in rows}
-    found: dict[str, JobInfo] = {}
-    for job_id in ids:
-        if job_id in by_id:
-            found[job_id] = to_info(by_id[job_id])
-            continue
-        elements = [to_info(r) for r in rows if r.array_job_id == job_id and r.job_id != job_id]
-        if elements:
-            found[job_id] = aggregate_array(job_id, elements)
-    return found
-
-
-_FINAL_ORDER = (JobState.FAILED, JobState.TIMEOUT, JobState.CANCELLED, JobState.COMPLETED)
-_ACTIVE_ORDER = (JobState.RUNNING, JobState.SUSPENDED, JobState.QUEUED, JobState.HELD)
-
-
-def aggregate_array(job_id: str, elements: list[JobInfo]) -> JobInfo:
-    """One info for a whole job array: active while any element is active (RUNNING before
-    SUSPENDED, QUEUED, HELD); once all are final, the worst outcome (FAILED, TIMEOUT,
-    CANCELLED, then COMPLETED) with the exit code of the lowest-index element in that
-    state. UNKNOWN if any is UNKNOWN and none is active."""
-    elements = sorted(elements, key=_element_index)
-    counts: dict[str, int] = {}
-    for info in elements:
-        counts[info.state.value] = counts.get(info.state.value, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    states = {i.state for i in elements}
-    order = _ACTIVE_ORDER if states & set(_ACTIVE_ORDER) else (
-        (JobState.UNKNOWN,) if JobState.UNKNOWN in states else _FINAL_ORDER)
-    chosen = next(i for s in order for i in elements if i.state is s)
-    return chosen.model_copy(update={
-        "id": job_id,
-        "exit_code": chosen.exit_code if chosen.state.is_final else None,
-        "start_time": min((i.start_time for i in elements if i.start_time), default=None),
-        "end_time": max((i.end_time for i in elements if i.end_time), default=None)
-        if chosen.state.is_final else None,
-        "reason": f"job array of {len(elements)} elements: {summary}"
-        + (f"; {chosen.reason}" if chosen.reason else ""),
-    })
-
-
-
-def _element_index(info: JobInfo) -> int:
-    _, _, index = info.id.partition("_")
-    return int(index) if index.isdigit() else -1
+    aggregate of its elements (see :mod:`remotejobs.scheduler.arrays`)."""
+    return arrays.select(rows, ids, to_info, own_id=lambda r: r.job_id,
+                         array_id=lambda r: r.array_job_id if r.array_job_id != r.job_id else None)
