@@ -74,6 +74,7 @@ class PacEmulator:
         self.server.shutdown()
         self.server.server_close()
         self.server.drop_connections()
+        self.service.engine.close()
 
     def __enter__(self) -> PacEmulator:
         return self.start()

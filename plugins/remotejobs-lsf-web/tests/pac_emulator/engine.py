@@ -14,6 +14,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,12 +58,13 @@ class EngineError(Exception):
 
 
 def run_as(
-    user: str, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float = 60
+    user: str, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float = 60,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``argv`` as ``user`` (root only), in the user's home, with a clean environment."""
     home = pwd.getpwnam(user).pw_dir
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": user, "LOGNAME": user,
-           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(env_extra or {})}
     return subprocess.run(
         [RUNUSER, "-u", user, "--", *argv], input=stdin, capture_output=True, timeout=timeout,
         cwd=home, env=env, check=False,
@@ -84,14 +86,25 @@ class Engine(ABC):
     def kill(self, user: str, job_id: str) -> str:
         """Kill; returns the scheduler's message. :raises EngineError: refused or finished."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the engine made."""
+
 
 class LsfEngine(Engine):
     """bsub/bjobs/bkill of the LSF emulator (README in tests/cluster/emulators/lsf)."""
 
     name = "lsf"
 
-    def __init__(self, bin_dir: Path = LSF_BIN) -> None:
+    def __init__(self, bin_dir: Path = LSF_BIN, spool_parent: str = "/var/spool/remotejobs-emulators") -> None:
         self.bin = bin_dir
+        # A private LSF state dir (LSF_EMU_SPOOL): other suites changing lsb.params (e.g.
+        # CLEAN_PERIOD = 0) on the shared spool must not make this PAC's jobs vanish.
+        self.spool = tempfile.mkdtemp(prefix="pac-lsf-", dir=spool_parent if os.path.isdir(spool_parent) else None)
+        os.chmod(self.spool, 0o1777)
+        self.env = {"LSF_EMU_SPOOL": self.spool}
+
+    def close(self) -> None:
+        shutil.rmtree(self.spool, ignore_errors=True)
 
     @classmethod
     def available(cls, bin_dir: Path = LSF_BIN) -> bool:
@@ -101,7 +114,7 @@ class LsfEngine(Engine):
         ncpu = str(job.ncpu_min) if job.ncpu_min == job.ncpu_max else f"{job.ncpu_min},{job.ncpu_max}"
         argv = [str(self.bin / "bsub"), "-J", _lsf_name(job.name), "-cwd", job.job_dir, "-o", job.stdout,
                 "-e", job.stderr, "-n", ncpu, "-R", f"span[ptile={job.per_host}]"]
-        done = run_as(job.user, argv, stdin=job.script.encode())
+        done = run_as(job.user, argv, stdin=job.script.encode(), env_extra=self.env)
         match = re.search(rb"Job <(\d+)> is submitted", done.stdout)
         if done.returncode != 0 or not match:
             raise EngineError(_text(done.stderr or done.stdout) or f"bsub failed ({done.returncode})")
@@ -111,7 +124,7 @@ class LsfEngine(Engine):
         if not ids:
             return {}
         fields = "jobid stat exit_code queue pend_reason submit_time start_time finish_time"
-        done = run_as(user, [str(self.bin / "bjobs"), "-a", "-o", fields, "-json", *ids])
+        done = run_as(user, [str(self.bin / "bjobs"), "-a", "-o", fields, "-json", *ids], env_extra=self.env)
         try:
             records = json.loads(done.stdout or b"{}").get("RECORDS", [])
         except ValueError as exc:
@@ -132,7 +145,7 @@ class LsfEngine(Engine):
         return found
 
     def kill(self, user: str, job_id: str) -> str:
-        done = run_as(user, [str(self.bin / "bkill"), job_id])
+        done = run_as(user, [str(self.bin / "bkill"), job_id], env_extra=self.env)
         if done.returncode != 0:
             raise EngineError(_text(done.stderr or done.stdout))
         return _text(done.stdout)
