@@ -161,19 +161,24 @@ class ResourceContract:
     def test_arguments_reach_the_job_verbatim(
         self, session: ComputeResource, contract_env: ContractEnv, tmp_path: Path
     ) -> None:
-        if not contract_env.verbatim_arguments:
-            pytest.skip("this backend does not promise verbatim arguments")
+        """Hostile arguments and names never run anything; where the backend promises
+        verbatim arguments they also arrive unchanged."""
+        canary = Path("/tmp/remotejobs-pwned")
+        canary.unlink(missing_ok=True)
         spec = JobSpec(
             executable="/bin/sh",
             arguments=("-c", 'for a; do printf "<%s>\\n" "$a"; done', "sh", *HOSTILE_STRINGS),
             name="we ird; $(name) `x`",
         )
         job = session.submit(spec)
-        assert job.wait(timeout=contract_env.timeout).state is JobState.COMPLETED
-        out = _text_of(job.download(tmp_path))
-        for text in HOSTILE_STRINGS:
-            assert f"<{text}>" in out
-        assert not Path("/tmp/remotejobs-pwned").exists()
+        info = job.wait(timeout=contract_env.timeout)
+        assert info.state.is_final, info
+        assert not canary.exists(), "a hostile argument or name was run by a shell"
+        if contract_env.verbatim_arguments:
+            assert info.state is JobState.COMPLETED, info
+            out = _text_of(job.download(tmp_path))
+            for text in HOSTILE_STRINGS:
+                assert f"<{text}>" in out
 
     # -- files ------------------------------------------------------------------------
     def test_upload_then_job_reads_it_and_named_download(
