@@ -101,3 +101,22 @@ def test_dependency_waits_for_its_job(alice: SlurmResource) -> None:
     assert info.state is JobState.QUEUED and "Dependency" in (info.reason or ""), info
     second.cancel()
     assert second.wait(timeout=90).state is JobState.CANCELLED
+
+
+@pytest.mark.cluster
+def test_ping_without_session_leaves_no_connection_behind(
+    ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]
+) -> None:
+    from remotejobs.transport import _ssh_pool
+
+    alice = cluster_users[0]
+    resource = ssh_resource(ssh_settings, alice)
+    before = {k for k, c in _ssh_pool._POOL.items() if c.refs > 0}
+    assert resource.ping() is True
+    assert {k for k, c in _ssh_pool._POOL.items() if c.refs > 0} == before
+    wrong_key = remotejobs.open_resource(backend="slurm", **{**ssh_settings, "username": alice["name"],
+                                                             "key_file": "/nonexistent/key"})
+    assert wrong_key.ping() is True  # the server answered; the credentials are another matter
+    unreachable = remotejobs.open_resource(backend="slurm", host="127.0.0.1", port=1, connect_timeout=2,
+                                           username=alice["name"], known_hosts=ssh_settings["known_hosts"])
+    assert unreachable.ping() is False

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from remotejobs.errors import (
+    AuthenticationError,
     JobNotFoundError,
     SchedulerError,
     SubmissionError,
@@ -32,7 +33,7 @@ from remotejobs.errors import (
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, read_markers_argv
+from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
 from remotejobs.transport.base import CommandResult, CommandTransport
 
 __all__ = ["BatchResource", "BatchSettings"]
@@ -127,8 +128,19 @@ class BatchResource(ComputeResource):
             self._transport = None
 
     def _ping(self) -> bool:
-        transport = self._transport or self._make_transport(self.batch.username, None)
-        return transport.run(["true"], timeout=self.batch.connect_timeout).exit_status == 0
+        """With a session, one command on it; without, a connection that is closed again.
+        A server that rejects the configured credentials has still answered."""
+        if self._transport is not None:
+            return self._transport.run(["true"], timeout=self.batch.connect_timeout).exit_status == 0
+        transport: CommandTransport | None = None
+        try:
+            transport = self._make_transport(self.batch.username, None)
+            return transport.run(["true"], timeout=self.batch.connect_timeout).exit_status == 0
+        except AuthenticationError:
+            return self.batch.host is not None
+        finally:
+            if transport is not None:
+                transport.close()
 
     @property
     def transport(self) -> CommandTransport:
@@ -203,24 +215,32 @@ class BatchResource(ComputeResource):
             k: v for k, v in infos.items() if not v.owner or not user or v.owner.split("@")[0] == user
         }
 
+    def _read_markers(self, ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        """One command: exit markers of ``ids``, and the ids whose job started here."""
+        result = self.transport.run(read_markers_argv(posixpath.join(self._root, "ids"), list(ids)))
+        return parse_markers(result.stdout), parse_started(result.stdout)
+
+    def _lost(self, job_id: str, started: set[str]) -> JobInfo | None:
+        """UNKNOWN (with the reason) for a job known to exist that left no evidence of
+        its end; None for an id neither this session nor the cluster knows."""
+        if job_id not in self._known and job_id not in started:
+            return None
+        return JobInfo(
+            id=job_id,
+            state=JobState.UNKNOWN,
+            reason="The scheduler no longer reports this job and it left no exit marker "
+            + ("(it was killed before it could record one)" if job_id in started
+               else "(it may have been cancelled before it started)"),
+        )
+
     def _resolve_vanished(self, ids: list[str]) -> dict[str, JobInfo]:
         """Jobs the scheduler forgot: their exit marker decides; without one, UNKNOWN."""
-        index_dir = posixpath.join(self._root, "ids")
-        result = self.transport.run(read_markers_argv(index_dir, ids))
-        markers = parse_markers(result.stdout)
+        markers, started = self._read_markers(ids)
         resolved: dict[str, JobInfo] = {}
         for job_id in ids:
-            marker = markers.get(job_id)
-            if marker is None:
-                if job_id in self._known:
-                    resolved[job_id] = JobInfo(
-                        id=job_id,
-                        state=JobState.UNKNOWN,
-                        reason="The scheduler no longer reports this job and it left no exit "
-                        "marker (it may have been cancelled before it started)",
-                    )
-                continue
-            resolved[job_id] = _from_marker(job_id, marker)
+            info = _from_marker(job_id, markers[job_id]) if job_id in markers else self._lost(job_id, started)
+            if info is not None:
+                resolved[job_id] = info
         return resolved
 
     def _jobs(self) -> list[JobInfo]:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from remotejobs.models import JobSpec
     from remotejobs.scheduler.dialect import ScriptContext
 
-__all__ = ["MARKER_SUFFIX", "SIGNAL_MARKER", "parse_markers", "read_markers_argv", "render_script"]
+__all__ = [
+    "MARKER_SUFFIX", "SIGNAL_MARKER", "parse_markers", "parse_started", "read_markers_argv", "render_script",
+]
 
 MARKER_SUFFIX = ".exit"
 SIGNAL_MARKER = "signal"
@@ -63,20 +65,32 @@ def render_script(
 
 _READ = (
     'cd "$1" 2>/dev/null || exit 0; shift; '
-    'for i; do if [ -r "$i.exit" ]; then printf "%s %s\\n" "$i" "$(head -c 32 -- "$i.exit")"; fi; done'
+    'for i; do if [ -r "$i.exit" ]; then printf "%s %s\\n" "$i" "$(head -c 32 -- "$i.exit")"; '
+    'elif [ -L "$i" ]; then printf "%s -\\n" "$i"; fi; done'
 )
+_STARTED_ONLY = "-"
 
 
 def read_markers_argv(index_dir: str, ids: list[str]) -> list[str]:
-    """One command printing ``<id> <marker>`` for every id that has an exit marker."""
+    """One command printing ``<id> <marker>`` for every id with an exit marker, and
+    ``<id> -`` for ids whose job started (its index link exists) but left no marker."""
     return ["sh", "-c", _READ, "sh", index_dir, *ids]
 
 
 def parse_markers(stdout: str) -> dict[str, str]:
-    """Parse :func:`read_markers_argv` output into ``{id: marker}``."""
-    markers: dict[str, str] = {}
+    """``{id: marker}`` from :func:`read_markers_argv` output (ids with a marker only)."""
+    return {k: v for k, v in _pairs(stdout).items() if v != _STARTED_ONLY}
+
+
+def parse_started(stdout: str) -> set[str]:
+    """Ids whose job started on the cluster (with or without a marker)."""
+    return set(_pairs(stdout))
+
+
+def _pairs(stdout: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
     for line in stdout.splitlines():
         job_id, _, value = line.partition(" ")
         if job_id and value.strip():
-            markers[job_id] = value.strip()
-    return markers
+            pairs[job_id] = value.strip()
+    return pairs

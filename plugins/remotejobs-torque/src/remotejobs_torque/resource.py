@@ -7,16 +7,14 @@ are no longer shown (Torque <= 4.2 forgets finished jobs at once; ``keep_complet
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from remotejobs.errors import JobNotFoundError
-from remotejobs.models import Capability, JobInfo, JobState
+from remotejobs.models import Capability, JobInfo
 from remotejobs.resource import BackendSettings
 from remotejobs.scheduler.batch import BatchResource, BatchSettings
 from remotejobs.scheduler.dialect import SchedulerDialect
-from remotejobs.scheduler.script import parse_markers, read_markers_argv
 from remotejobs.transport.base import CommandResult
 from remotejobs_torque._states import needs_marker, resolve
 from remotejobs_torque.dialect import TorqueDialect
@@ -67,18 +65,11 @@ class TorqueResource(BatchResource):
         pending = [i for i in ids if i not in infos or needs_marker(infos[i])]
         if not pending:
             return infos
-        index_dir = posixpath.join(self._root, "ids")
-        markers = parse_markers(self.transport.run(read_markers_argv(index_dir, pending)).stdout)
+        markers, started = self._read_markers(pending)
         for job_id in pending:
-            settled = resolve(job_id, infos.get(job_id), markers.get(job_id))
+            settled = resolve(job_id, infos.get(job_id), markers.get(job_id)) or self._lost(job_id, started)
             if settled is not None:
                 infos[job_id] = settled
-            elif job_id in self._known:
-                infos[job_id] = JobInfo(
-                    id=job_id, state=JobState.UNKNOWN,
-                    reason="The server no longer reports this job and it left no exit marker "
-                    "(it may have been deleted before it started)",
-                )
         return infos
 
     def _jobs(self) -> list[JobInfo]:
