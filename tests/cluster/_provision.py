@@ -7,6 +7,7 @@ None of this starts a daemon; it is what the Dockerfile runs at build time
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import pwd
@@ -262,13 +263,21 @@ def _sync_tree(src: Path, dst: Path) -> int:
     return changes
 
 
+def _checkout_key() -> str:
+    """A short key for this checkout, so that two checkouts (git worktrees) sharing one
+    machine install their own emulator versions side by side instead of overwriting."""
+    return hashlib.sha1(str(EMULATOR_SRC).encode()).hexdigest()[:12]
+
+
 def install_emulators() -> dict[str, str]:
-    """Copy tests/cluster/emulators/<kind>/ to /opt/remotejobs-test/<kind>/bin."""
-    ensure_dir(OPT_DIR, 0o755)
+    """Copy tests/cluster/emulators/<kind>/ to /opt/remotejobs-test/checkouts/<key>/<kind>/bin."""
+    base = OPT_DIR / "checkouts" / _checkout_key()
+    for d in (OPT_DIR, OPT_DIR / "checkouts", base):
+        ensure_dir(d, 0o755)
     dirs = {}
     for kind in EMULATORS:
-        ensure_dir(OPT_DIR / kind, 0o755)
-        dst = OPT_DIR / kind / "bin"
+        ensure_dir(base / kind, 0o755)
+        dst = base / kind / "bin"
         n = _sync_tree(EMULATOR_SRC / kind, dst)
         if n:
             log(f"emulators/{kind}: {n} file change(s) installed into {dst}")

@@ -1,7 +1,7 @@
 """The conformance suite against two independent Torque servers, over SSH.
 
 1. ``TestTorqueEmulator``: the Torque emulator of the test cluster
-   (``tests/cluster/emulators/torque``, installed in /opt/remotejobs-test/torque/bin).
+   (``tests/cluster/emulators/torque``, installed per checkout under /opt/remotejobs-test/checkouts/).
 2. ``TestSlurmTorqueWrappers``: Debian's ``slurm-wlm-torque`` wrappers in /usr/bin, a
    third-party implementation (bare ids, TAB-indented ``qstat -f``, no ``-x``, no
    ``exit_status``).

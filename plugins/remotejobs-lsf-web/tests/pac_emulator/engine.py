@@ -8,6 +8,7 @@ Every command runs AS the job's user through ``runuser -u <user> --`` with an ar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pwd
@@ -22,7 +23,11 @@ from datetime import datetime
 from pathlib import Path
 
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
-LSF_BIN = Path(os.environ.get("PAC_EMULATOR_LSF_BIN", "/opt/remotejobs-test/lsf/bin"))
+# Where `tests/cluster/up` of this checkout installed the LSF emulator (per checkout, keyed as
+# in tests/cluster/_provision.py:_checkout_key, so that worktrees do not share one copy).
+_EMULATOR_SRC = Path(__file__).resolve().parents[4] / "tests" / "cluster" / "emulators"
+_KEY = hashlib.sha1(str(_EMULATOR_SRC).encode()).hexdigest()[:12]
+LSF_BIN = Path(os.environ.get("PAC_EMULATOR_LSF_BIN", f"/opt/remotejobs-test/checkouts/{_KEY}/lsf/bin"))
 
 
 @dataclass(frozen=True)
