@@ -81,14 +81,14 @@ def test_helpers() -> None:
 
 
 @pytest.mark.parametrize(("name", "job_id"), [
-    ("submit_default", "1348"), ("submit_queue", "1349"), ("submit_retry", "764255172"),
-    ("submit_stderr_banner", "42")])
+    ("submit_default", "1348"), ("submit_queue", "1349"), ("reconstructed_submit_retry", "764255172"),
+    ("reconstructed_submit_stderr_banner", "42")])
 def test_parse_submit_banners(golden: Golden, name: str, job_id: str) -> None:
     assert DELIMITED.parse_submit(golden(name)) == job_id
 
 
 @pytest.mark.parametrize(("name", "message"), [
-    ("submit_no_queue", "nosuchq: No such queue. Job not submitted."),
+    ("reconstructed_submit_no_queue", "nosuchq: No such queue. Job not submitted."),
     ("submit_dependency_missing", "done(987654): No matching job found. Job not submitted.")])
 def test_parse_submit_refusals(golden: Golden, name: str, message: str) -> None:
     with pytest.raises(SubmissionError) as err:
@@ -98,20 +98,20 @@ def test_parse_submit_refusals(golden: Golden, name: str, message: str) -> None:
 
 def test_parse_submit_lsf_down_is_transient(golden: Golden) -> None:
     with pytest.raises(SubmissionError) as err:
-        DELIMITED.parse_submit(golden("submit_lsf_down"))
+        DELIMITED.parse_submit(golden("reconstructed_submit_lsf_down"))
     assert err.value.transient is True
 
 
 def test_parse_submit_garbage(golden: Golden) -> None:
     with pytest.raises(SchedulerError) as err:
-        DELIMITED.parse_submit(golden("submit_garbage"))
+        DELIMITED.parse_submit(golden("reconstructed_submit_garbage"))
     assert err.value.exit_status == 127 and "bsub: not found" in err.value.output and "bin_dir" in str(err.value)
 
 
 # -- status ----------------------------------------------------------------------------
 def test_every_state(golden: Golden) -> None:
     ids = [str(n) for n in range(1, 15)]
-    infos = DELIMITED.parse_status(golden("bjobs_all_states"), ids)
+    infos = DELIMITED.parse_status(golden("reconstructed_bjobs_all_states"), ids)
     got = {i: (infos[i].state, infos[i].native_state, infos[i].exit_code) for i in ids}
     assert got == {
         "1": (JobState.QUEUED, "PEND", None), "2": (JobState.QUEUED, "PROV", None),
@@ -132,7 +132,7 @@ def test_every_state(golden: Golden) -> None:
 
 def test_partial_not_found_keeps_the_others(golden: Golden) -> None:
     ids = ["764213236", "864220165", "764220165", "999"]
-    infos = DELIMITED.parse_status(golden("bjobs_partial_not_found"), ids)
+    infos = DELIMITED.parse_status(golden("reconstructed_bjobs_partial_not_found"), ids)
     assert sorted(infos) == ["764213236", "764220165"]
     assert infos["764213236"].state is JobState.TIMEOUT and infos["764220165"].reason is None
 
@@ -150,22 +150,24 @@ def test_emulator_delimited_and_json_agree(golden: Golden) -> None:
 
 
 def test_json_records_with_error_entries(golden: Golden) -> None:
-    infos = JSON.parse_status(golden("bjobs_json_records"), ["22005", "22006", "123"])
+    infos = JSON.parse_status(golden("reconstructed_bjobs_json_records"), ["22005", "22006", "123"])
     assert sorted(infos) == ["22005", "22006"]
     done = infos["22005"]
     assert (done.state, done.exit_code, done.name) == (JobState.COMPLETED, 0, "ls -l /tmp")
     assert (infos["22006"].state, infos["22006"].exit_code) == (JobState.CANCELLED, 130)
 
 
-@pytest.mark.parametrize(("dialect", "name"), [(DELIMITED, "bjobs_no_job_found"), (JSON, "bjobs_json_empty")])
+@pytest.mark.parametrize(("dialect", "name"), [
+    (DELIMITED, "bjobs_no_job_found"), (JSON, "reconstructed_bjobs_json_empty")])
 def test_empty_results(golden: Golden, dialect: LsfDialect, name: str) -> None:
     assert dialect.parse_status(golden(name), ["1"]) == {}
     assert dialect.parse_jobs(golden(name), "nosuchuser") == []
 
 
 @pytest.mark.parametrize(("dialect", "name"), [
-    (DELIMITED, "bjobs_garbage_text"), (DELIMITED, "bjobs_garbage_fields"), (JSON, "bjobs_garbage_json"),
-    (DELIMITED, "bjobs_garbage_time"), (JSON, "bjobs_garbage_text")])
+    (DELIMITED, "reconstructed_bjobs_garbage_text"), (DELIMITED, "reconstructed_bjobs_garbage_fields"),
+    (JSON, "reconstructed_bjobs_garbage_json"),
+    (JSON, "reconstructed_bjobs_garbage_text")])
 def test_garbage_is_a_clear_scheduler_error(golden: Golden, dialect: LsfDialect, name: str) -> None:
     with pytest.raises(SchedulerError) as err:
         dialect.parse_status(golden(name), ["1"])
@@ -174,7 +176,7 @@ def test_garbage_is_a_clear_scheduler_error(golden: Golden, dialect: LsfDialect,
 
 def test_lsf_down_is_a_transient_scheduler_error(golden: Golden) -> None:
     with pytest.raises(SchedulerError) as err:
-        DELIMITED.parse_status(golden("bjobs_lsf_down"), ["1"])
+        DELIMITED.parse_status(golden("reconstructed_bjobs_lsf_down"), ["1"])
     assert err.value.transient is True and err.value.exit_status == 255
 
 
@@ -203,14 +205,31 @@ def test_parse_time_rules() -> None:
         parse_time("Foo 12 10:00", now)
 
 
+def test_parse_time_with_seconds_year_and_suffixes() -> None:
+    """Shapes of BatchEuphoria's LSF time grammar (LSFJobManager.groovy: "Jan  1 10:21 2010 L",
+    its spec's "12:34:56 1000 L"), and IBM's X/L/E status letters (bjobs -WF page)."""
+    now = datetime(2026, 1, 2, 12, 0)
+    assert parse_time("Jan  1 10:21 2010 L", now) == datetime(2010, 1, 1, 10, 21)
+    assert parse_time("Dec 28 19:56:45 2021", now) == datetime(2021, 12, 28, 19, 56, 45)
+    assert parse_time("Jun 6 12:34:56 2025 L", now) == datetime(2025, 6, 6, 12, 34, 56)
+    assert parse_time("Dec 31 23:59:07 X", now) == datetime(2025, 12, 31, 23, 59, 7)
+    with pytest.raises(ValueError, match="not an LSF time"):
+        parse_time("Feb 30 10:00 2021", now)
+
+
+def test_an_odd_time_is_unknown_not_a_failed_query(golden: Golden) -> None:
+    info = DELIMITED.parse_status(golden("reconstructed_bjobs_garbage_time"), ["1"])["1"]
+    assert (info.state, info.exit_code, info.submit_time) == (JobState.COMPLETED, 0, None)
+
+
 # -- cancel ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["bkill_ok", "bkill_finished", "bkill_array_finished"])
+@pytest.mark.parametrize("name", ["bkill_ok", "bkill_finished", "reconstructed_bkill_array_finished"])
 def test_cancel_success_and_already_finished(golden: Golden, name: str) -> None:
     DELIMITED.parse_cancel(golden(name), "1")  # returns: no exception for these outputs
     assert golden(name).exit_status in (0, 255)
 
 
-@pytest.mark.parametrize("name", ["bkill_nomatch", "bkill_permission"])
+@pytest.mark.parametrize("name", ["bkill_nomatch", "reconstructed_bkill_permission"])
 def test_cancel_unknown_or_foreign_job(golden: Golden, name: str) -> None:
     with pytest.raises(JobNotFoundError) as err:
         DELIMITED.parse_cancel(golden(name), "1350")

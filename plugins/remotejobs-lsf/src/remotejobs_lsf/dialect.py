@@ -21,12 +21,13 @@ Facts from /work/shared/reference/scheduler-cli-formats.md §1 and §6 ("ref §1
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
@@ -34,6 +35,8 @@ from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.transport.base import CommandResult
 from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
+
+log = logging.getLogger(__name__)
 
 __all__ = ["LsfDialect", "format_runlimit", "lsf_job_name"]
 
@@ -189,10 +192,20 @@ class LsfDialect(SchedulerDialect):
                                  output=text, transient=any(t in text for t in ("LSF is down", _RETRY)))
 
     # -- rows ---------------------------------------------------------------------
+    @staticmethod
+    def _time(row: Row, field: str, text: str) -> datetime | None:
+        try:
+            return parse_time(text)
+        except ValueError:
+            log.warning("bjobs printed %s %r for job %s, a time remotejobs cannot read; "
+                        "reporting it as unknown", field, text, row.element_id)
+            return None
+
     def row_info(self, row: Row) -> JobInfo:
         """A bjobs row as a JobInfo (see the module doc for the state rules).
 
-        :raises SchedulerError: a time field that is not an LSF time.
+        A time field in a shape :func:`parse_time` does not know is None (logged), so one
+        odd time never hides the job's state.
         """
         state = self.map_state(row.stat)
         reason: str | None = None
@@ -212,10 +225,8 @@ class LsfDialect(SchedulerDialect):
             exit_code = 0  # DONE: exit_code is "-" (ref §1.3)
         elif state.is_final and row.exit_code.lstrip("-").isdigit():
             exit_code = int(row.exit_code)
-        try:
-            times = [parse_time(t) for t in (row.submit, row.start, row.finish)]
-        except ValueError as exc:
-            raise SchedulerError(f"bjobs printed an unreadable time for job {row.element_id}: {exc}") from exc
+        times = [self._time(row, field, text) for field, text in
+                 (("submit_time", row.submit), ("start_time", row.start), ("finish_time", row.finish))]
         return JobInfo(
             id=row.element_id,
             name=row.name or None,
