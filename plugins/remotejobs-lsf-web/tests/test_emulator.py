@@ -77,7 +77,7 @@ def test_jobs_with_and_without_question_mark_and_expired_token(raw: Raw, pac: Pa
     assert raw.send("GET", "/platform/webservice/pacclient/jobs", headers={})[1].count(b"<errMsg>") == 1
     pac.expire_tokens(users[1][0])
     status, body = raw.send("GET", "/platform/webservice/pacclient/jobs", headers=headers)
-    assert status == 200 and b"<Jobs><errMsg>" in body and b"expired" in body
+    assert status == 200 and b"<Jobs><errMsg>Your current login session was logout</errMsg>" in body
 
 
 def submit_raw(raw: Raw, cookie: str, app: str, params: list[tuple[str, str]], chunked: bool) -> bytes:
@@ -101,8 +101,8 @@ def test_full_job_cycle_with_chunked_posts_and_get_bodies(raw: Raw, users: list[
     status, text = raw.send("POST", "/platform/webservice/pacclient/upfile/0", upload,
                             {"Cookie": cookie, "Content-Type": f"multipart/mixed; boundary={b}"}, chunked=True)
     assert status == 200 and b"successfully" in text
-    params = [("INPUT_ARGS", f"{home}/pac-raw/in.txt"), ("OUTPUT_FILE", "%J.output"), ("ERROR_FILE", "%J.error"),
-              ("JOB_NAME", "raw_job"), ("INPUT_FILE", "/bin/cat")]
+    params = [("COMMANDTORUN", f"/bin/cat {home}/pac-raw/in.txt"), ("OUTPUT_FILE", "%J.output"),
+              ("ERROR_FILE", "%J.error"), ("JOB_NAME", "raw_job")]
     answer = submit_raw(raw, cookie, "generic", params, chunked=True)
     job_id = _wire.parse_submit_id(answer.decode())
     assert job_id, answer
@@ -159,8 +159,7 @@ def test_jobs_run_through_the_lsf_emulator(pac: PacEmulator, cluster: dict[str, 
 def test_slurm_fallback_engine_runs_a_job(users: list[tuple[str, str]]) -> None:
     service = PacService(SlurmEngine())
     user = users[1][0]
-    job_id = service.submit(user, "generic", {"INPUT_FILE": "/bin/sh", "INPUT_ARGS": "-c 'echo fb; exit 4'",
-                                              "JOB_NAME": "fallback"})
+    job_id = service.submit(user, "generic", {"COMMANDTORUN": "/bin/sh -c 'echo fb; exit 4'", "JOB_NAME": "fallback"})
     deadline = time.monotonic() + 90
     while (rows := service.jobs(user, ids=[job_id], details=True)) and rows[0]["status"] not in ("Done", "Exit"):
         assert time.monotonic() < deadline, rows

@@ -51,9 +51,26 @@ def test_params_map_the_jobspec() -> None:
     resource = LsfWebResource(LsfWebSettings(base_url="https://h/platform/", app_params={"QUEUE": "short"}), name="p")
     spec = JobSpec(executable="/opt/run.sh", arguments=("a b", "$X"), name="n", nodes=2, processes_per_node=3,
                    stdout="out.txt")
-    assert dict(resource._params(spec)) == {
-        "INPUT_ARGS": "'a b' '$X'", "OUTPUT_FILE": "out.txt", "ERROR_FILE": "%J.error", "JOB_NAME": "n",
-        "INPUT_FILE": "/opt/run.sh", "MIN_NUM_CPU": "6", "MAX_NUM_CPU": "6", "PROC_PRE_HOST": "3", "QUEUE": "short"}
+    common = {"OUTPUT_FILE": "out.txt", "ERROR_FILE": "%J.error", "JOB_NAME": "n", "MIN_NUM_CPU": "6",
+              "MAX_NUM_CPU": "6", "PROC_PRE_HOST": "3", "QUEUE": "short"}
+    assert dict(resource._params(spec, "TOMOPY_0_1_9")) == {
+        "INPUT_ARGS": "'a b' '$X'", "INPUT_FILE": "/opt/run.sh", **common}
+    assert dict(resource._params(spec, "generic")) == {"COMMANDTORUN": "/opt/run.sh 'a b' '$X'", **common}
+
+
+def test_generic_application_gets_commandtorun() -> None:
+    """IBM's own client submits to AppName ``generic`` with COMMANDTORUN, OUTPUT_FILE and
+    ERROR_FILE (github.com/IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py submitJob);
+    no INPUT_FILE/INPUT_ARGS, which are the SCARF applications' parameters (Mantid)."""
+    resource = LsfWebResource(LsfWebSettings(base_url="https://h/platform/"), name="p")
+    spec = JobSpec(executable="python3", arguments=("lsf_faas.py",))
+    app = resource._app_for(spec.arguments)
+    params = dict(resource._params(spec, app))
+    assert app == "generic" and params["COMMANDTORUN"] == "python3 lsf_faas.py"
+    assert "INPUT_FILE" not in params and "INPUT_ARGS" not in params
+    scarf = ScarfResource(ScarfSettings(), name="scarf")
+    tomopy = dict(scarf._params(JobSpec(executable="/work/r.py", arguments=("--x",)), scarf._app_for(("--x",))))
+    assert (tomopy["INPUT_FILE"], tomopy["INPUT_ARGS"]) == ("/work/r.py", "--x") and "COMMANDTORUN" not in tomopy
 
 
 @pytest.mark.parametrize(

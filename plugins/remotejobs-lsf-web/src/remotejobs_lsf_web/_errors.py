@@ -18,14 +18,18 @@ from remotejobs.errors import (
     TransportError,
 )
 
-__all__ = ["DEFAULT_EXPIRED_PATTERN", "http_error", "safe_url", "translate"]
+__all__ = ["DEFAULT_EXPIRED_PATTERN", "DOWNLOAD_FORBIDDEN", "SESSION_LOGOUT", "http_error", "safe_url", "translate"]
 
-#: Texts of ``<errMsg>`` answers that mean "the token is no longer accepted". The real
-#: PAC wording is not documented (ref §1.3 "(inferred)"), so the pattern is a setting.
-DEFAULT_EXPIRED_PATTERN = (
-    r"(?i)(token|session)\b.*\b(expired|invalid|not valid)|log ?on (first|again)"
-    r"|log ?in (first|again)|not logged ?(on|in)|must log ?(on|in)"
-)
+#: The ``<errMsg>`` text of a PAC server that no longer accepts the session: IBM's own client
+#: (github.com/IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py ``SESSION_LOGOUT``, used by
+#: src/lsf_faas/lsf.py ``__checkMessage`` to drop the session and log in again).
+SESSION_LOGOUT = "Your current login session was logout"
+#: Default ``expired_pattern``: the real text above. No other wording was found in a primary
+#: source; a site whose server words it differently sets the ``expired_pattern`` setting.
+DEFAULT_EXPIRED_PATTERN = r"(?i)your current login session was logout"
+#: HTTP status of a ``file/<id>`` download when the session ended (or the file is not the
+#: user's): lsflib.py ``downloadFiles``, "when SESSION_LOGOUT, AC also return error code 403".
+DOWNLOAD_FORBIDDEN = 403
 
 
 def safe_url(url: str) -> str:

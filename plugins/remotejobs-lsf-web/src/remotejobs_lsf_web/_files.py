@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import unescape
 
 from remotejobs.errors import JobNotFoundError, TransferError
+from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN
 from remotejobs_lsf_web._wire import UPLOAD_BOUNDARY, JobFile, error_message, parse_jobfiles, parse_xml, upload_body
 
 if TYPE_CHECKING:
@@ -86,6 +87,13 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
                 "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
                 body=entry.path.encode("utf-8"), raw=True,
             )
+            if answer.status == DOWNLOAD_FORBIDDEN:
+                raise TransferError(
+                    f"Download of {entry.path!r} (job {job_id}) was refused with HTTP 403: no permission, "
+                    "or the session ended (PAC answers 403 for both)",
+                    path=entry.path,
+                    hint="Log in again; if that does not help, the file is not readable by this user",
+                )
             message = document_error(answer.content)
             if message is not None or not answer.content:
                 raise TransferError(

@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Answer:
-    """A 200/201 answer: status, raw bytes and the body decoded as UTF-8 (replacing errors)."""
+    """An answer: status, raw bytes, the Content-Type header, and the body decoded as UTF-8
+    (replacing errors)."""
 
     status: int
     content: bytes
+    content_type: str = ""
 
     @property
     def text(self) -> str:
@@ -80,8 +82,10 @@ class PacClient:
         body: bytes | str | None = None,
         form: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        accept: tuple[int, ...] = (),
     ) -> Answer:
-        """Send one request (GET may carry a ``body``) and return a 200/201 answer.
+        """Send one request (GET may carry a ``body``) and return a 200/201 answer, or an
+        answer whose status is in ``accept`` (the caller interprets it).
 
         :raises TransportError: not reachable / TLS failure / 5xx answer (transient except TLS).
         :raises OperationTimeoutError: no answer within the timeouts.
@@ -106,8 +110,9 @@ class PacClient:
                     raise error from exc
             else:
                 log.debug("%s %s -> HTTP %s", method, safe_url(url), response.status_code)
-                if response.status_code in (200, 201):
-                    return Answer(response.status_code, response.content)
+                if response.status_code in (200, 201) or response.status_code in accept:
+                    return Answer(response.status_code, response.content,
+                                  response.headers.get("Content-Type", ""))
                 error = http_error(op, method, url, response.status_code, response.text)
                 if not error.transient or attempt == attempts:
                     raise error

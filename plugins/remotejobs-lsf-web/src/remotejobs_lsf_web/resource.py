@@ -35,6 +35,7 @@ from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs_lsf_web import _files
 from remotejobs_lsf_web._auth import CredentialCallback, log_in, password_from
+from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN
 from remotejobs_lsf_web._states import to_info
 from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
 from remotejobs_lsf_web._wire import (
@@ -166,8 +167,8 @@ class LsfWebResource(ComputeResource):
                 hint="Jobs run in a fresh job directory chosen by the server; use app_params for "
                 "site-specific application parameters",
             )
-        params = self._params(spec)
         app = self._app_for(spec.arguments)
+        params = self._params(spec, app)
         try:
             answer = self._call(
                 "submit", "POST", "submitapp", idempotent=False,
@@ -189,15 +190,27 @@ class LsfWebResource(ComputeResource):
             )
         return job_id
 
-    def _params(self, spec: JobSpec) -> list[tuple[str, str]]:
+    def _params(self, spec: JobSpec, app: str) -> list[tuple[str, str]]:
+        """The AppParams of ``spec`` for application ``app``.
+
+        Applications in ``command_apps`` (PAC's ``generic``) get the whole command line as
+        ``COMMANDTORUN``, as IBM's own clients send it (github.com/IBMSpectrumComputing/lsf-faas,
+        src/lsf_faas/lsflib.py ``submitJob``: ``COMMANDTORUN``, ``OUTPUT_FILE``, ``ERROR_FILE`` to
+        AppName ``generic``). Other applications (SCARF's TOMOPY/PYASTRA templates) get
+        ``INPUT_FILE`` and ``INPUT_ARGS`` as Mantid sends them (mantidproject/mantid,
+        Framework/RemoteJobManagers/src/LSFJobManager.cpp ``buildSubmitBody``).
+        """
         number = next(self._counter)
         ncpu = spec.nodes * spec.processes_per_node
+        if app in self.config.command_apps:
+            command = [("COMMANDTORUN", shlex.join((spec.executable, *spec.arguments)))]
+        else:
+            command = [("INPUT_ARGS", shlex.join(spec.arguments)), ("INPUT_FILE", spec.executable)]
         params = [
-            ("INPUT_ARGS", shlex.join(spec.arguments)),
+            *command,
             ("OUTPUT_FILE", spec.stdout or "%J.output"),
             ("ERROR_FILE", spec.stderr or "%J.error"),
             ("JOB_NAME", spec.name or f"remotejobs_{posixpath.basename(spec.executable)}_{number}"),
-            ("INPUT_FILE", spec.executable),
             ("MIN_NUM_CPU", str(ncpu)),
             ("MAX_NUM_CPU", str(ncpu)),
             ("PROC_PRE_HOST", str(spec.processes_per_node)),
@@ -272,7 +285,10 @@ class LsfWebResource(ComputeResource):
         """Send an authenticated request to ``webservice/pacclient/<path>``.
 
         Expired sessions: see the module docstring. ``raw``: the answer is file content and
-        counts as an error only when it is an XML document whose root holds ``<errMsg>``.
+        counts as an error only when it is an XML document whose root holds ``<errMsg>``; an
+        HTTP 403 is returned (status 403) unless a new login made it go away, since PAC
+        answers 403 both for an ended session and for a file the user may not read
+        (:data:`DOWNLOAD_FORBIDDEN`).
         """
         for attempt in (1, 2):
             pac = self._pac
@@ -281,7 +297,13 @@ class LsfWebResource(ComputeResource):
             answer = self._http.request(
                 op, method, pac.url + "webservice/pacclient/" + path, idempotent=idempotent,
                 cookie=self._cookie(pac), content_type=content_type, body=body, params=params,
+                accept=(DOWNLOAD_FORBIDDEN,) if raw else (),
             )
+            if answer.status == DOWNLOAD_FORBIDDEN:
+                if attempt == 1 and idempotent and self._relogin(pac):
+                    log.info("%s: HTTP 403 on %s; logged in again, repeating it once", self.name, op)
+                    continue
+                return answer
             message = _files.document_error(answer.content) if raw else error_message(answer.text)
             if message is None or not self._expired.search(message):
                 return answer

@@ -22,7 +22,9 @@ class LsfWebSettings(BackendSettings):
     ``base_url``) or ``token-script`` (SCARF's ``cgi-bin/token.py`` at ``token_url``, whose
     answer gives the PAC base URL). ``app_name`` is the PAC application submitted to;
     ``tool_apps`` maps a ``--tool <name>``/``--tool=<name>`` argument to another application
-    (SCARF's astra rule). ``app_params`` are extra AppParams sent with every submission.
+    (SCARF's astra rule). Applications named in ``command_apps`` (default: PAC's ``generic``)
+    receive the command line as ``COMMANDTORUN`` (IBM's clients); the others ``INPUT_FILE`` +
+    ``INPUT_ARGS`` (Mantid, SCARF). ``app_params`` are extra AppParams sent with every submission.
     ``token_cache`` (a file path) keeps tokens across processes (mode 0600; never passwords).
     ``keyring_service`` names a keyring entry (``pip install remotejobs-lsf-web[keyring]``)
     used to log in again when the server drops the session.
@@ -35,6 +37,7 @@ class LsfWebSettings(BackendSettings):
     ping_url: str | None = None
     username: str | None = None
     app_name: str = Field(default="generic", min_length=1)
+    command_apps: frozenset[str] = frozenset({"generic"})
     tool_apps: dict[str, str] = Field(default_factory=dict)
     app_params: dict[str, str] = Field(default_factory=dict)
     ca_bundle: str | None = None

@@ -22,6 +22,9 @@ import paramiko
 
 log = logging.getLogger(__name__)
 
+#: IBM lsf-faas, src/lsf_faas/lsflib.py (github.com/IBMSpectrumComputing/lsf-faas).
+SESSION_LOGOUT = "Your current login session was logout"
+
 
 class SshPasswordChecker:
     """``check(user, password) -> bool`` by an SSH password login to (host, port)."""
@@ -84,16 +87,22 @@ class TokenStore:
         return token, secrets.token_hex(16).upper()
 
     def user_of(self, token: str | None) -> tuple[str | None, str]:
-        """(user, "") for a valid token, else (None, why)."""
+        """(user, "") for a valid token, else (None, why).
+
+        ``why`` is the one wording a primary source shows for a session the server no longer
+        accepts: ``Your current login session was logout`` (IBM's lsf-faas client,
+        src/lsf_faas/lsflib.py ``SESSION_LOGOUT``). [assumed] that the server says the same for
+        a missing, logged-out or expired token: no source shows those cases apart.
+        """
         if not token:
-            return None, "You must log on to use this service."
+            return None, SESSION_LOGOUT
         with self._lock:
             entry = self._tokens.get(token)
             if entry is None:
-                return None, "The token is invalid. Please log on again."
+                return None, SESSION_LOGOUT
             if entry.expires <= time.monotonic():
                 del self._tokens[token]
-                return None, "Your session has expired (token expired). Please log on again."
+                return None, SESSION_LOGOUT
             return entry.user, ""
 
     def revoke(self, token: str | None) -> None:

@@ -133,6 +133,8 @@ class PacHandler(BaseHTTPRequestHandler):
                 return self._logon(body)
             user, why = self.server.tokens.user_of(token_from_cookie(self.headers.get("Cookie")))
             if user is None:
+                if op == "file":  # "when SESSION_LOGOUT, AC also return error code 403" (lsf-faas lsflib.py)
+                    return self._send(b"", "text/plain", 403)
                 return self._send(wire.xml_error(_ROOTS.get(op, "Message"), why, op in ("submitapp", "jobOperation")))
             self._dispatch(user, op, args, parse_qs(query), body)
         except (Refused, wire.WireError) as exc:

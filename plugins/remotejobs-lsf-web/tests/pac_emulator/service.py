@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from .engine import Engine, EngineError, EngineJob, Submission, run_as
 
-#: AppName -> interpreter prefix ("" runs INPUT_FILE itself). Unknown apps are refused.
+#: AppName -> interpreter prefix ("" runs INPUT_FILE itself; ``generic`` runs COMMANDTORUN).
+#: TOMOPY/PYASTRATOOLBOX are SCARF's (Mantid SCARFLSFJobManager.cpp); unknown apps are refused.
 APPS = {
     "generic": "",
     "TOMOPY_0_1_9": "python3",
@@ -60,11 +61,19 @@ class PacService:
     # -- jobs --------------------------------------------------------------------------
     def submit(self, user: str, app: str, params: dict[str, str]) -> str:
         if app not in APPS:
-            raise Refused(f"Application {app} does not exist or you do not have permission to use it.")
-        runnable = params.get("INPUT_FILE", "").strip()
-        if not runnable:
-            raise Refused("The parameter INPUT_FILE is required.")
-        args = params.get("INPUT_ARGS", "")
+            raise Refused(f"Application {app} does not exist or you do not have permission to use it.")  # [assumed]
+        if app == "generic":
+            # IBM's clients send the generic application the command line as COMMANDTORUN
+            # (IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py submitJob); it runs as a
+            # shell command line in the job directory, as a bsub command does [assumed].
+            runnable, args = "", params.get("COMMANDTORUN", "").strip()
+            if not args:
+                raise Refused("The parameter COMMANDTORUN is required.")  # [assumed] wording
+        else:
+            runnable = params.get("INPUT_FILE", "").strip()
+            if not runnable:
+                raise Refused("The parameter INPUT_FILE is required.")  # [assumed] wording
+            args = params.get("INPUT_ARGS", "")
         name = params.get("JOB_NAME") or f"{app}_job"
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
         rand = "".join(secrets.choice(string.ascii_letters) for _ in range(5))
@@ -73,7 +82,7 @@ class PacService:
         if made.returncode != 0:
             raise Refused(f"Cannot create the job directory: {made.stderr.decode(errors='replace').strip()}")
         prefix = APPS[app]
-        command = " ".join(p for p in (prefix, shlex.quote(runnable), args) if p)
+        command = " ".join(p for p in (prefix, shlex.quote(runnable) if runnable else "", args) if p)
         script = f"#!/bin/sh\ncd {shlex.quote(job_dir)} || exit 1\n{command}\n"
         try:
             job_id = self.engine.submit(Submission(
