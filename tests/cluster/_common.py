@@ -52,6 +52,7 @@ def run(
     input: str | None = None,
     timeout: float = 60,
     env: dict[str, str] | None = None,
+    cwd: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing output; raise ClusterError with its output on failure."""
     try:
@@ -63,6 +64,7 @@ def run(
             text=True,
             timeout=timeout,
             env=env,
+            cwd=cwd,
             stdin=None if input is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:

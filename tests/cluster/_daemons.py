@@ -32,6 +32,7 @@ class Daemon:
     user: str | None = None
     group: str | None = None
     extra_logs: list[Path] = field(default_factory=list)
+    env: dict[str, str] | None = None  # default: DAEMON_ENV
 
     @property
     def record_path(self) -> Path:
@@ -124,7 +125,7 @@ def start(d: Daemon) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # survive ``up`` and its caller's process group
             close_fds=True,
-            env=DAEMON_ENV,
+            env=d.env or DAEMON_ENV,
             cwd="/",
             user=d.user,
             group=d.group,

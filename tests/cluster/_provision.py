@@ -34,8 +34,15 @@ from _common import (
     run,
     write_if_changed,
 )
+from _sge import install_torque_wrappers
 
-PACKAGES = ("openssh-server", "munge", "slurm-wlm", "slurm-wlm-torque")
+# slurm-wlm-torque declares Conflicts: gridengine-client (both own /usr/bin/qsub): its
+# wrappers are unpacked into the test cluster's prefix instead (_sge.install_torque_wrappers),
+# with the Perl modules they use installed here.
+PACKAGES = (
+    "openssh-server", "munge", "slurm-wlm", "libslurm-perl", "libslurmdb-perl", "libswitch-perl",
+    "gridengine-master", "gridengine-exec", "gridengine-client",
+)
 # A file each package installs; if all exist we skip dpkg/apt entirely (fast path).
 PACKAGE_MARKERS = {
     "openssh-server": "/usr/sbin/sshd",
@@ -43,7 +50,11 @@ PACKAGE_MARKERS = {
     "slurm-wlm": "/usr/sbin/slurmctld",
     "slurmd": "/usr/sbin/slurmd",
     "slurm-client": "/usr/bin/sbatch",
-    "slurm-wlm-torque": "/usr/bin/qsub",
+    "libslurm-perl": "/usr/lib/x86_64-linux-gnu/perl5/5.36/Slurm.pm",
+    "libswitch-perl": "/usr/share/perl5/Switch.pm",
+    "gridengine-master": "/usr/lib/gridengine/sge_qmaster",
+    "gridengine-exec": "/usr/lib/gridengine/sge_execd",
+    "gridengine-client": "/usr/lib/gridengine/qsub",
 }
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
@@ -293,4 +304,5 @@ def provision() -> dict[str, Any]:
     ensure_user_keys()
     ssh_facts = ensure_sshd_config()
     emulators = install_emulators()
-    return {"passwords": passwords, "ssh": ssh_facts, "emulators": emulators}
+    torque_wrappers = install_torque_wrappers()
+    return {"passwords": passwords, "ssh": ssh_facts, "emulators": emulators, "torque_wrappers": torque_wrappers}

@@ -1,4 +1,5 @@
-"""Runtime part of the test cluster: munged, slurmctld, slurmd and the test sshd."""
+"""Runtime part of the test cluster: munged, slurmctld, slurmd, the test sshd, and Grid
+Engine's sge_qmaster and sge_execd (see _sge.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import _sge
 from _common import (
     LOG_DIR,
     PARTITIONS,
@@ -32,11 +34,12 @@ from _provision import HOST_KEY, KNOWN_HOSTS, SSHD_CONFIG, check_sshd_config, ke
 
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
-DAEMONS_START_ORDER = ("munged", "slurmctld", "slurmd", "sshd")
+DAEMONS_START_ORDER = ("munged", "slurmctld", "slurmd", "sshd", "sge_qmaster", "sge_execd")
 READY_NODE_STATES = {"idle", "mixed", "allocated", "completing"}
 MIN_JOB_AGE = 300
 OVERSUBSCRIBE = "FORCE:4"
 DEF_MEM_PER_CPU = 256  # MB; without it every job would claim the whole node's memory
+_FOLLOWS = {"slurmd": "slurmctld", "sge_execd": "sge_qmaster"}  # restarted with the other
 
 
 # --------------------------------------------------------------------------- munge
@@ -255,6 +258,7 @@ def daemons(node: str) -> list[Daemon]:
             fingerprint=sha256_of(SSHD_CONFIG, HOST_KEY),
             ready=lambda pid: sshd_port_open(),
         ),
+        *_sge.daemons(node),
     ]
 
 
@@ -264,16 +268,20 @@ def start_all() -> dict[str, Any]:
     ensure_munge_key()
     ensure_slurm_conf(node, hw)
     check_sshd_config()
+    _sge.ensure_cell(node)
     restarted = set()
     for d in daemons(node):
-        # slurmd must be restarted whenever slurmctld was (fresh config on both sides).
-        force = d.name == "slurmd" and "slurmctld" in restarted
+        # slurmd must be restarted whenever slurmctld was (fresh config on both sides),
+        # sge_execd whenever sge_qmaster was.
+        force = _FOLLOWS.get(d.name) in restarted
         if ensure(d, force_restart=force):
             restarted.add(d.name)
     wait_for(
         "slurmctld to answer `scontrol ping`", slurmctld_ok, on_fail=lambda: tail(LOG_DIR / "slurmctld.log")
     )
     wait_node_ready(node)
+    _sge.configure(node)
+    _sge.wait_queue(node)
     wait_ssh_logins()
     return {"node": node, "cpus": hw["CPUs"], "real_memory": real_memory(hw["RealMemory"])}
 

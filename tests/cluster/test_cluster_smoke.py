@@ -69,8 +69,9 @@ def test_json_shape(info: dict[str, Any]) -> None:
     assert info["ssh"]["port"] == 2222 and info["ssh"]["host_key_type"] == "ssh-ed25519"
     assert [u["name"] for u in info["users"]] == ["rjalice", "rjbob"]
     assert info["slurm"]["partitions"] == ["debug", "short"] and info["slurm"]["accounting"] is False
-    for kind in ("torque_emulator", "lsf_emulator"):
+    for kind in ("torque_emulator", "lsf_emulator", "torque_wrappers", "sge"):
         assert Path(info["commands"][kind]).is_dir()
+    assert info["sge"]["queue"] == "all.q" and info["sge"]["pe"] == "smp" and info["sge"]["slots"] == 8
 
 
 def test_key_password_and_kbd_logins(info: dict[str, Any]) -> None:
@@ -124,12 +125,35 @@ def test_squeue_as_bob_and_torque_wrapper_as_alice(info: dict[str, Any]) -> None
         assert rc == 0, err
     with connect(info, info["users"][0]) as c:
         script = "printf '#!/bin/bash\\necho torque-ok\\n' > tq.sh"
-        rc, out, err = run(c, f"cd ~ && {script} && /usr/bin/qsub tq.sh")
+        qsub = f"{info['commands']['torque_wrappers']}/qsub"
+        rc, out, err = run(c, f"cd ~ && {script} && {qsub} tq.sh")
         assert rc == 0, out + err
         job = out.strip()
         assert job.isdigit(), out
         assert _wait_job(c, job) == "COMPLETED"
         assert run(c, f"cat ~/tq.sh.o{job}")[1] == "torque-ok\n"
+
+
+def test_grid_engine_runs_jobs_of_both_users(info: dict[str, Any]) -> None:
+    """Each user submits a script on stdin over SSH (qsub -terse, -pe smp 2) and qacct reports the exit status."""
+    sge = info["sge"]
+    env = " ".join(f"{k}={v}" for k, v in sge["env"].items())
+    for user, code in zip(info["users"], (0, 3), strict=True):
+        with connect(info, user) as c:
+            submit = (f"echo 'exit {code}' | env {env} {sge['bin_dir']}/qsub -terse -S /bin/sh -N smoke "
+                      f"-o /dev/null -j y -pe {sge['pe']} 2")
+            rc, out, err = run(c, submit)
+            assert rc == 0 and out.strip().isdigit(), out + err
+            job, deadline = out.strip(), time.monotonic() + 60
+            while True:
+                rc, acct, _ = run(c, f"env {env} {sge['bin_dir']}/qacct -j {job}")
+                if rc == 0:
+                    break
+                assert time.monotonic() < deadline, acct
+                time.sleep(0.5)
+            assert re.search(rf"^owner\s+{user['name']}\s*$", acct, re.M), acct
+            assert re.search(rf"^exit_status\s+{code}\s*$", acct, re.M), acct
+            assert re.search(r"^slots\s+2\s*$", acct, re.M), acct
 
 
 @pytest.mark.skipif(not NATIVE, reason="native mode only")

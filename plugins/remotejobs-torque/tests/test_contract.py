@@ -2,7 +2,7 @@
 
 1. ``TestTorqueEmulator``: the Torque emulator of the test cluster
    (``tests/cluster/emulators/torque``, installed per checkout under /opt/remotejobs-test/checkouts/).
-2. ``TestSlurmTorqueWrappers``: Debian's ``slurm-wlm-torque`` wrappers in /usr/bin, a
+2. ``TestSlurmTorqueWrappers``: Debian's ``slurm-wlm-torque`` wrappers (unpacked by the test cluster), a
    third-party implementation (bare ids, TAB-indented ``qstat -f``, no ``-x``, no
    ``exit_status``).
 
@@ -36,7 +36,7 @@ def _opener(ssh_settings: dict[str, Any], users: list[dict[str, Any]], bin_dir: 
     def open_resource(index: int) -> TorqueResource:
         settings = TorqueSettings(**ssh_settings, username=users[index]["name"],
                                   key_file=users[index]["key_file"], bin_dir=bin_dir)
-        return TorqueResource(settings, name=f"torque-{Path(bin_dir).parts[1]}")
+        return TorqueResource(settings, name=f"torque-{Path(bin_dir).parts[-2]}")
 
     return open_resource
 
