@@ -44,12 +44,20 @@ def test_submit_status_download_round_trip(run, tmp_path: Path) -> None:  # type
     assert job_id in table and "cli job" in table
 
 
-def test_errors_exit_1_with_a_clear_message(run) -> None:  # type: ignore[no-untyped-def]
+def test_errors_print_one_line_and_the_documented_exit_status(run) -> None:  # type: ignore[no-untyped-def]
     done = run("status", "424242", check=False)
     assert done.returncode == 1 and "Job '424242' not found [resource 'box'" in done.stderr
-    done = run("--json", "-r", "nope", "status", check=False)
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    done = run("-r", "nope", "status", "--json", check=False)
     error = json.loads(done.stdout)["error"]
-    assert done.returncode == 1 and error["type"] == "UnknownResourceError" and "box" in error["message"]
+    assert done.returncode == 2 and error["type"] == "UnknownResourceError" and "box" in error["message"]
+    assert error["exit_status"] == 2
+    debug = run("--debug", "status", "424242", check=False)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "JobNotFoundError" in debug.stderr
+    usage = run("status", "--no-such-flag", check=False)
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    walltime = run("submit", "-t", "soon", "--", "/bin/true", check=False)
+    assert walltime.returncode == 2 and "'soon' is not a walltime" in walltime.stderr
 
 
 def test_password_is_never_a_plain_argument(run) -> None:  # type: ignore[no-untyped-def]
@@ -62,12 +70,17 @@ def test_password_is_never_a_plain_argument(run) -> None:  # type: ignore[no-unt
 def test_backends_resources_ping(run) -> None:  # type: ignore[no-untyped-def]
     assert "local" in json.loads(run("--json", "backends").stdout)["backends"]
     assert json.loads(run("--json", "resources").stdout)["resources"]["box"] == "local"
-    assert json.loads(run("--json", "ping").stdout)["reachable"] is True
+    assert json.loads(run("ping", "--json").stdout)["reachable"] is True
+    assert "complete -o nosort -F _remotejobs_completion remotejobs" in run("completion", "bash").stdout
 
 
 def test_cancel_and_upload(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     job_id = run("submit", "/bin/sleep", "300").stdout.strip()
     run("cancel", job_id)
+    done = json.loads(run("--json", "submit", "--wait", "/bin/true").stdout)["id"]
+    again = run("cancel", done, "424242", check=False)
+    assert again.returncode == 1 and f"Job {done} already ended (COMPLETED); nothing to cancel" in again.stdout
+    assert "Job '424242' not found" in again.stderr
     local = tmp_path / "in put.txt"
     local.write_text("x")
     remote = run("upload", str(local), "inbox").stdout.strip()

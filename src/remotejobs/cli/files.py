@@ -1,0 +1,74 @@
+"""File commands: ``upload`` and ``download``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from remotejobs.cli._common import Ctx, err, pass_ctx, password_options
+
+__all__ = ["COMMANDS", "activity"]
+
+T = TypeVar("T")
+
+
+@contextmanager
+def activity(ctx: Ctx, text: str) -> Iterator[Callable[[str], None]]:
+    """A transient progress line on a terminal (nothing with ``--json`` or when piped);
+    yields a function that updates its text."""
+    show = sys.stderr.isatty() and not ctx.as_json
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, disable=not show, transient=True) as bar:
+        task = bar.add_task(text, total=None)
+        yield lambda t: bar.update(task, description=t)
+
+
+@click.command()
+@click.argument("local_paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("remote_dir")
+@password_options
+@pass_ctx
+def upload(ctx: Ctx, local_paths: tuple[Path, ...], remote_dir: str) -> None:
+    """Upload LOCAL_PATH... into REMOTE_DIR (relative to your home on the resource);
+    prints the remote paths.
+
+    \b
+    Example:
+      remotejobs -r hpc upload model.py params.json inbox
+    """
+    resource = ctx.session()
+    remote: list[str] = []
+    with activity(ctx, "uploading") as show:
+        for index, path in enumerate(local_paths, 1):
+            show(f"uploading {path.name} ({index}/{len(local_paths)})")
+            remote.append(resource.upload(path, remote_dir))
+    ctx.emit({"remote_paths": remote, "remote_path": remote[0]}, lambda: click.echo("\n".join(remote)))
+
+
+@click.command()
+@click.argument("job_id")
+@click.argument("local_dir", type=click.Path(path_type=Path), default=".")
+@click.option("--name", default=None, help="Only this file (e.g. stdout).")
+@password_options
+@pass_ctx
+def download(ctx: Ctx, job_id: str, local_dir: Path, name: str | None) -> None:
+    """Download a job's output files into LOCAL_DIR (default: the current directory);
+    for an array, give one element's id (e.g. ``1234_2``) or the array's id.
+
+    \b
+    Example:
+      remotejobs -r hpc download 1234 ./out --name stdout
+    """
+    resource = ctx.session()
+    with activity(ctx, f"downloading the output of {job_id}"):
+        paths = resource.download(job_id, local_dir, name)
+    ctx.emit({"files": [str(p) for p in paths]}, lambda: click.echo("\n".join(str(p) for p in paths)))
+
+
+COMMANDS: list[click.Command] = [upload, download]

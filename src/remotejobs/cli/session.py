@@ -1,0 +1,99 @@
+"""Session commands: ``login``, ``logout``, ``session``, ``ping``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from remotejobs.cli._common import EXIT_TRANSIENT, Ctx, out, pass_ctx, password_options
+from remotejobs.errors import AuthenticationError
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@click.argument("resource_name", metavar="[RESOURCE]", required=False)
+@click.option("--user", "-u", "user", default=None, help="User name (overrides the global --user).")
+@password_options
+@pass_ctx
+def login(ctx: Ctx, resource_name: str | None, user: str | None) -> None:
+    """Log in to RESOURCE (default: --resource), prompting for the password without echo
+    if the backend needs one. The session is kept for later commands.
+
+    \b
+    Example:
+      remotejobs login hpc --user alice
+      echo "$PW" | remotejobs login scarf --user alice --password-stdin
+    """
+    if resource_name:
+        ctx.resource_name = resource_name
+    if user:
+        ctx.user = user
+    resource = ctx.open()
+    password = ctx.password()
+    if password is None and resource.password_required():
+        if not sys.stdin.isatty():
+            raise AuthenticationError("A password is required and no terminal is available",
+                                      resource=resource.name, user=ctx.user,
+                                      hint=f"Use --password-stdin or set ${ctx.password_env}")
+        password = click.prompt(f"Password for {ctx.user or 'you'} on {resource.name}", hide_input=True,
+                                err=True)
+    resource.login(ctx.user, password)
+    ctx.emit({"resource": resource.name, "user": resource.user, "logged_in": True},
+             lambda: out.print(f"Logged in to {resource.name} as {resource.user}", highlight=False))
+
+
+@click.command()
+@click.argument("resource_name", metavar="[RESOURCE]", required=False)
+@pass_ctx
+def logout(ctx: Ctx, resource_name: str | None) -> None:
+    """End the saved session on RESOURCE (default: --resource).
+
+    \b
+    Example:
+      remotejobs logout hpc
+    """
+    if resource_name:
+        ctx.resource_name = resource_name
+    resource = ctx.open()
+    resource.resume(ctx.user)
+    resource.logout()
+    ctx.emit({"resource": resource.name, "logged_out": True},
+             lambda: out.print(f"Logged out of {resource.name}", highlight=False))
+
+
+@click.command()
+@password_options
+@pass_ctx
+def session(ctx: Ctx) -> None:
+    """Show who is logged in on the resource (exit 3 when nobody is).
+
+    \b
+    Example:
+      remotejobs -r hpc session
+    """
+    resource = ctx.session()
+    row = {"resource": resource.name, "backend": resource.backend_name, "user": resource.user,
+           "logged_in": resource.logged_in}
+    ctx.emit(row, lambda: out.print(
+        f"User {resource.user} is logged in to {resource.name} ({resource.backend_name})", highlight=False))
+
+
+@click.command()
+@pass_ctx
+def ping(ctx: Ctx) -> int:
+    """Check that the resource answers (exit 4, transient, if it does not). Needs no login.
+
+    \b
+    Example:
+      remotejobs -r hpc ping
+    """
+    ok = ctx.open().ping()
+    ctx.emit({"resource": ctx.resource_name, "reachable": ok},
+             lambda: out.print(f"{ctx.resource_name}: {'reachable' if ok else 'NOT reachable'}",
+                               highlight=False))
+    return 0 if ok else EXIT_TRANSIENT
+
+
+COMMANDS: list[click.Command] = [login, logout, session, ping]
