@@ -134,8 +134,14 @@ def test_server_accepts_mantid_upload_without_crlf_before_the_close() -> None:
 
 @pytest.mark.parametrize(
     ("body", "target"),
-    [(b"PAC Server*/h/u/j/1.error*FILE*281*true", "/h/u/j/1.error"), (b"/abs/x", "/abs/x"),
+    [(b"PAC Server*/h/u/j/1.error*FILE*281*true", "/h/u/j/1.error"),
      (b"1.output", "1.output"), (b"1.output|gzip", "1.output")],
 )
 def test_download_body_forms(body: bytes, target: str) -> None:
     assert server_wire.download_target(body) == target
+
+
+@pytest.mark.parametrize("body", [b"/abs/x", b"sub/1.output", b"..", b""])
+def test_download_bodies_no_real_client_sends_are_refused(body: bytes) -> None:
+    with pytest.raises(server_wire.WireError):
+        server_wire.download_target(body)

@@ -18,7 +18,10 @@ from remotejobs.errors import (
     TransportError,
 )
 
-__all__ = ["DEFAULT_EXPIRED_PATTERN", "DOWNLOAD_FORBIDDEN", "SESSION_LOGOUT", "http_error", "safe_url", "translate"]
+__all__ = [
+    "DEFAULT_EXPIRED_PATTERN", "DOWNLOAD_FORBIDDEN", "DOWNLOAD_NOT_FOUND", "SESSION_LOGOUT",
+    "http_error", "safe_url", "translate",
+]
 
 #: The ``<errMsg>`` text of a PAC server that no longer accepts the session: IBM's own client
 #: (github.com/IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py ``SESSION_LOGOUT``, used by
@@ -30,6 +33,9 @@ DEFAULT_EXPIRED_PATTERN = r"(?i)your current login session was logout"
 #: HTTP status of a ``file/<id>`` download when the session ended (or the file is not the
 #: user's): lsflib.py ``downloadFiles``, "when SESSION_LOGOUT, AC also return error code 403".
 DOWNLOAD_FORBIDDEN = 403
+#: HTTP status of a ``file/<id>`` download of a file that does not exist (IBM's pacclient.py
+#: ``downloadFile``: empty body and 404 -> "downloadfailed_notfound").
+DOWNLOAD_NOT_FOUND = 404
 
 
 def safe_url(url: str) -> str:

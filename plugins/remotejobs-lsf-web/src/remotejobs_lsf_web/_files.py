@@ -11,14 +11,19 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import unescape
 
 from remotejobs.errors import JobNotFoundError, TransferError
-from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN
+from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
+from remotejobs_lsf_web._multipart import is_multipart, parse_multipart
 from remotejobs_lsf_web._wire import UPLOAD_BOUNDARY, JobFile, error_message, parse_jobfiles, parse_xml, upload_body
 
 if TYPE_CHECKING:
     from remotejobs_lsf_web.resource import LsfWebResource
 
-__all__ = ["document_error", "download", "upload"]
+__all__ = ["document_error", "download", "download_body", "upload"]
 
+#: The word IBM's client requires in an upload answer (pacclient.py / pac_api.py of IBM
+#: Platform Application Center, ``uploadLargeFile``: ``if "successfully" not in content``;
+#: copy in github.com/disulfidebond/Delta_ApplicationCenter_API, pac_api.py).
+UPLOAD_SUCCESS = "successfully"
 _NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job")
 
 
@@ -27,7 +32,12 @@ def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
     is taken by the server as a path of the user's, absolute or relative to the home
     directory). Returns ``remote_dir/<name>``.
 
-    :raises TransferError: unreadable file, unsendable name, or an ``<errMsg>`` answer.
+    Success is an answer containing :data:`UPLOAD_SUCCESS`, as IBM's client requires. The
+    uploaded size is not verified: PAC lists sizes only for job directories (``jobfiles``),
+    not for the arbitrary directory of ``upfile/0``.
+
+    :raises TransferError: unreadable file, unsendable name, an ``<errMsg>`` answer, or an
+        answer without the success text.
     """
     name = local_path.name
     if re.search(r'["\r\n\\/]', name) or not name.strip():
@@ -44,6 +54,11 @@ def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
     message = error_message(answer.text)
     if message is not None:
         raise TransferError(f"Upload of {name!r} to {remote_dir!r} failed: {message}", path=str(local_path))
+    if UPLOAD_SUCCESS not in answer.text:
+        said = " ".join(answer.text.split())[:300]
+        raise TransferError(f"Upload of {name!r} to {remote_dir!r} was not confirmed: the web service answered "
+                            f"{said or 'nothing'!r}", path=str(local_path),
+                            hint="Check the remote directory before uploading again")
     return posixpath.join(remote_dir, name)
 
 
@@ -81,29 +96,56 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
         if not entry.allowed:
             raise TransferError(f"No permission to download {entry.path!r} of job {job_id}", path=entry.path)
         if entry.size == 0:
-            data = b""
-        else:
-            answer = resource._call(
-                "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
-                body=entry.path.encode("utf-8"), raw=True,
+            written.append(_write(local_dir / target_name, b""))
+            continue
+        answer = resource._call(
+            "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
+            body=download_body(entry, resource.config.download_body).encode("utf-8"), raw=True,
+        )
+        if answer.status == DOWNLOAD_FORBIDDEN:
+            raise TransferError(
+                f"Download of {entry.path!r} (job {job_id}) was refused with HTTP 403: no permission, "
+                "or the session ended (PAC answers 403 for both)",
+                path=entry.path,
+                hint="Log in again; if that does not help, the file is not readable by this user",
             )
-            if answer.status == DOWNLOAD_FORBIDDEN:
-                raise TransferError(
-                    f"Download of {entry.path!r} (job {job_id}) was refused with HTTP 403: no permission, "
-                    "or the session ended (PAC answers 403 for both)",
-                    path=entry.path,
-                    hint="Log in again; if that does not help, the file is not readable by this user",
-                )
-            message = document_error(answer.content)
-            if message is not None or not answer.content:
-                raise TransferError(
-                    f"Download of {entry.path!r} (job {job_id}) failed: "
-                    f"{message or 'empty answer (no permission, or the file is not available)'}",
-                    path=entry.path,
-                )
-            data = answer.content
-        written.append(_write(local_dir / target_name, data))
+        if answer.status == DOWNLOAD_NOT_FOUND:
+            raise TransferError(f"Download of {entry.path!r} (job {job_id}) failed: the web service answered "
+                                "HTTP 404 (the file does not exist)", path=entry.path)
+        message = document_error(answer.content)
+        if message is not None or not answer.content:
+            raise TransferError(
+                f"Download of {entry.path!r} (job {job_id}) failed: "
+                f"{message or 'empty answer (no permission, or the file is not available)'}",
+                path=entry.path,
+            )
+        parts = _unwrap(answer.content, answer.content_type, target_name, resource.config.download_format)
+        written += [_write(local_dir / part_name, data) for part_name, data in parts]
     return written
+
+
+def download_body(entry: JobFile, style: str) -> str:
+    """The body of a ``file/<id>`` request for ``entry``: the listing entry as the server
+    sent it (``entry``: Mantid's LSFJobManager.cpp getOneJobFile, SCARF's pac_api.py of that
+    era) or its base name (``basename``: IBM's pacclient.py ``getFileNameByFullPath`` and
+    lsf-faas lsflib.py ``downloadFiles``: ``os.path.basename``)."""
+    if style == "basename" or not entry.entry:
+        return entry.name
+    return entry.entry
+
+
+def _unwrap(content: bytes, content_type: str, name: str, style: str) -> list[tuple[str, bytes]]:
+    """The file(s) of a download answer: raw bytes for ``name``, or the parts of a multipart
+    answer (see :mod:`._multipart`); ``style`` is the ``download_format`` setting."""
+    if style == "raw" or (style == "auto" and not is_multipart(content, content_type)):
+        return [(name, content)]
+    parts = parse_multipart(content, content_type)
+    if not parts:
+        raise TransferError(f"The download answer for {name!r} is not the multipart document expected", path=name)
+    safe = [(n, d) for n, d in parts if n not in ("", ".", "..")]
+    if len(safe) == 1:
+        return [(name, safe[0][1])]  # the file asked for, whatever the server called it
+    return safe
 
 
 def document_error(content: bytes) -> str | None:

@@ -277,6 +277,9 @@ class JobFile:
     kind: str
     size: int | None
     allowed: bool
+    #: The entry as the server listed it (``host*path*TYPE*size*flag``): what Mantid sends
+    #: back as the body of ``file/<id>`` (LSFJobManager.cpp getAllJobFiles/getOneJobFile).
+    entry: str = ""
 
     @property
     def name(self) -> str:
@@ -291,10 +294,11 @@ def parse_jobfiles(body: str) -> list[JobFile] | None:
         return None
     files = []
     for item in body.split(";"):
-        fields = item.strip("\r\n").split("*")
+        entry = item.strip("\r\n")
+        fields = entry.split("*")
         if len(fields) == 5:
             host, path, kind, size, flag = fields
-            files.append(JobFile(host, path, kind.upper(), _int(size), flag.strip().lower() != "false"))
+            files.append(JobFile(host, path, kind.upper(), _int(size), flag.strip().lower() != "false", entry))
         elif len(fields) == 2 and fields[1]:
-            files.append(JobFile(fields[0], fields[1], "FILE", None, True))
+            files.append(JobFile(fields[0], fields[1], "FILE", None, True, entry))
     return files

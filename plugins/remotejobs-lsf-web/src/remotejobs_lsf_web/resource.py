@@ -35,7 +35,7 @@ from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs_lsf_web import _files
 from remotejobs_lsf_web._auth import CredentialCallback, log_in, password_from
-from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN
+from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
 from remotejobs_lsf_web._states import to_info
 from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
 from remotejobs_lsf_web._wire import (
@@ -286,7 +286,7 @@ class LsfWebResource(ComputeResource):
 
         Expired sessions: see the module docstring. ``raw``: the answer is file content and
         counts as an error only when it is an XML document whose root holds ``<errMsg>``; an
-        HTTP 403 is returned (status 403) unless a new login made it go away, since PAC
+        HTTP 404 is returned as is, an HTTP 403 too unless a new login made it go away, since PAC
         answers 403 both for an ended session and for a file the user may not read
         (:data:`DOWNLOAD_FORBIDDEN`).
         """
@@ -297,7 +297,7 @@ class LsfWebResource(ComputeResource):
             answer = self._http.request(
                 op, method, pac.url + "webservice/pacclient/" + path, idempotent=idempotent,
                 cookie=self._cookie(pac), content_type=content_type, body=body, params=params,
-                accept=(DOWNLOAD_FORBIDDEN,) if raw else (),
+                accept=(DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND) if raw else (),
             )
             if answer.status == DOWNLOAD_FORBIDDEN:
                 if attempt == 1 and idempotent and self._relogin(pac):

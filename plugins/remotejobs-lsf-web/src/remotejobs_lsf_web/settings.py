@@ -25,6 +25,11 @@ class LsfWebSettings(BackendSettings):
     (SCARF's astra rule). Applications named in ``command_apps`` (default: PAC's ``generic``)
     receive the command line as ``COMMANDTORUN`` (IBM's clients); the others ``INPUT_FILE`` +
     ``INPUT_ARGS`` (Mantid, SCARF). ``app_params`` are extra AppParams sent with every submission.
+    ``download_body``: what a ``file/<id>`` request names, the job-files listing entry
+    (``entry``, as Mantid and SCARF's clients send) or its base name (``basename``, as IBM's
+    current clients send). ``download_format``: ``auto`` reads a MIME multipart answer
+    (newer PAC) by its boundary and Content-ID and anything else as the raw file; ``raw`` and
+    ``multipart`` force one reading.
     ``token_cache`` (a file path) keeps tokens across processes (mode 0600; never passwords).
     ``keyring_service`` names a keyring entry (``pip install remotejobs-lsf-web[keyring]``)
     used to log in again when the server drops the session.
@@ -40,6 +45,8 @@ class LsfWebSettings(BackendSettings):
     command_apps: frozenset[str] = frozenset({"generic"})
     tool_apps: dict[str, str] = Field(default_factory=dict)
     app_params: dict[str, str] = Field(default_factory=dict)
+    download_body: Literal["entry", "basename"] = "entry"
+    download_format: Literal["auto", "raw", "multipart"] = "auto"
     ca_bundle: str | None = None
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)

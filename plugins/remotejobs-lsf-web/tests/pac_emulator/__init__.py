@@ -57,11 +57,14 @@ class PacEmulator:
     def token_url(self) -> str:
         return self.origin + "cgi-bin/token.py"
 
-    def inject(self, op: str, *, errmsg: str | None = None, status: int | None = None) -> None:
+    def inject(self, op: str, *, errmsg: str | None = None, status: int | None = None,
+               body: str | None = None) -> None:
         """Make the next request to ``op`` (``jobs``, ``submitapp``, ``token``, ...) answer
-        200 + ``<errMsg>errmsg</errMsg>``, or HTTP ``status``."""
+        200 + ``<errMsg>errmsg</errMsg>``, HTTP ``status``, or 200 with the plain text ``body``."""
+        fault: tuple[str, object] = ("status", status) if status is not None else \
+            ("body", body) if body is not None else ("errmsg", errmsg or "error")
         with self.server.faults_lock:
-            self.server.faults[op] = ("status", status) if status is not None else ("errmsg", errmsg or "error")
+            self.server.faults[op] = fault
 
     def expire_tokens(self, user: str | None = None) -> int:
         return self.tokens.expire(user)

@@ -44,6 +44,8 @@ class PacHttpServer(ThreadingHTTPServer):
         self.faults_lock = threading.Lock()
         self.connections: set[socket.socket] = set()
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) seen
+        self.download_bodies: list[str] = []  # bodies of file/<id> requests (names, no secrets)
+        self.multipart_downloads = False  # answer file/<id> as newer PAC versions do
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
@@ -126,6 +128,8 @@ class PacHandler(BaseHTTPRequestHandler):
                 kind, value = fault
                 if kind == "status":
                     return self._send("Injected failure", "text/plain", int(value))
+                if kind == "body":
+                    return self._send(str(value), "text/plain")
                 return self._send(wire.xml_error(_ROOTS.get(op, "Message"), str(value), op == "submitapp"))
             if op == "ping":
                 return self._send("Web Services are ready on the PAC emulator", "text/plain")
@@ -140,8 +144,8 @@ class PacHandler(BaseHTTPRequestHandler):
         except (Refused, wire.WireError) as exc:
             if op == "jobfiles":  # plain text without '/' or '\\' (ref §1.6)
                 return self._send(str(exc).replace("/", " "), "text/plain")
-            if op == "file":  # empty 200 = not found / no permission (ref §1.2)
-                return self._send(b"", "application/octet-stream")
+            if op == "file":  # 404 + empty body (pacclient.py downloadFile: 404 = does not exist)
+                return self._send(b"", "text/plain", 404)
             root = _ROOTS.get(op, "Message")
             self._send(wire.xml_error(root, str(exc), root == "Job"))
         except Exception:
@@ -198,6 +202,13 @@ class PacHandler(BaseHTTPRequestHandler):
         if op == "jobfiles" and args:
             return self._send(service.job_files(user, args[0]), "text/plain")
         if op == "file" and args:
-            data = service.read_file(user, args[0], wire.download_target(body))
+            target = wire.download_target(body)
+            self.server.download_bodies.append(body.decode("utf-8", "replace"))
+            data = service.read_file(user, args[0], target)
+            if not data:  # 404 + empty body: "file does not exist" (pacclient.py downloadFile)
+                return self._send(b"", "text/plain", 404)
+            if self.server.multipart_downloads:
+                wrapped, ctype = wire.multipart_file(target.replace("\\", "/").rsplit("/", 1)[-1], data)
+                return self._send(wrapped, ctype)
             return self._send(data, "application/octet-stream")
         self._send("Not found", "text/plain", 404)

@@ -165,7 +165,8 @@ class PacService:
         return "".join(entries)
 
     def read_file(self, user: str, job_id: str, target: str) -> bytes:
-        """The file's bytes, or b"" when it is missing, unreadable or outside the job dir."""
+        """The file's bytes, or b"" when it is missing, unreadable or outside the job dir.
+        ``target`` is the path of a listing entry or a base name (see wire.download_target)."""
         job = self._own(user, job_id)
         path = os.path.normpath(target if target.startswith("/") else os.path.join(job.job_dir, target))
         if os.path.commonpath([path, job.job_dir]) != job.job_dir:

@@ -146,10 +146,34 @@ def parse_logon(body: bytes) -> tuple[str, str]:
 
 
 def download_target(body: bytes) -> str:
-    """The file asked for by a ``file/<id>`` body: a whole jobfiles entry (2nd ``*``
-    field), ``name|compress_cmd``, an absolute path or a bare name (ref §1.6)."""
+    """The file asked for by a ``file/<id>`` body, as real clients send it:
+
+    - a whole ``jobfiles`` entry ``host*path*TYPE*size*flag`` (Mantid, LSFJobManager.cpp
+      getOneJobFile; SCARF's pac_api.py of that era): the path is its 2nd ``*`` field;
+    - a base name, optionally ``name|compress_cmd`` (IBM's pacclient.py downloadFile,
+      ``getFileNameByFullPath``; lsf-faas lsflib.py downloadFiles, ``os.path.basename``).
+
+    Anything else (an absolute or relative path outside an entry) was not shown to be
+    accepted by a real server, so it is refused (:class:`WireError`).
+    """
     text = body.decode("utf-8", "replace").strip()
     fields = text.split("*")
-    if len(fields) >= 2:
-        text = fields[1]
-    return text.split("|", 1)[0]
+    if len(fields) in (2, 5) and fields[1].strip():
+        return fields[1].strip()
+    name = text.split("|", 1)[0]
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise WireError(f"not a job file entry or base name: {text[:200]!r}")
+    return name
+
+
+def multipart_file(name: str, data: bytes) -> tuple[bytes, str]:
+    """(body, Content-Type) of a newer PAC's ``file/<id>`` answer: one MIME part per file,
+    ``Content-ID: <name>`` last before the blank line, the bytes, CRLF, the closing
+    delimiter. Shape read by IBM's clients (lsf-faas lsflib.py parseDownloadContentBytes;
+    pacclient.py parseDownloadContent): boundary on the first line, data from the blank line
+    after ``Content-ID`` to the CRLF before the next delimiter. [assumed] the boundary value,
+    the Content-Type header of the answer and the part's Content-Type: not shown by a source.
+    """
+    boundary = "_pac_emulator_download_boundary"
+    head = f"--{boundary}\r\nContent-Type: application/octet-stream\r\nContent-ID: <{name}>\r\n\r\n".encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/mixed; boundary={boundary}"
