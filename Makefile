@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint cluster cluster-down bench clean
+.PHONY: setup demo test test-fast lint cluster cluster-down bench bench-smoke clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,8 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check src plugins tests examples benchmarks conftest.py
 	$(BIN)/mypy --strict src $(addsuffix src,$(PLUGINS))
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/mypy --strict benchmarks
 
 cluster:
 	tests/cluster/up > /dev/null
@@ -38,8 +40,16 @@ cluster:
 cluster-down:
 	tests/cluster/down
 
+## Benchmarks side by side with PSI/J, OpenSSH, sbatch and scp (several minutes; writes
+## benchmarks/results/latest.json + latest.png and the table in docs/benchmarks.md).
 bench: setup cluster
-	$(BIN)/python benchmarks/slurm_bench.py
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m benchmarks
+
+## Every benchmark case at a tiny size: checks the suite works (CI); figures mean nothing.
+bench-smoke: setup cluster
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m benchmarks --smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .pytest_state
