@@ -2,15 +2,16 @@
 
 Golden files (tests/golden/):
 
-- ``torque_qstat_f_reference.txt`` / ``torque_qstat_x_reference.xml``: the real Torque
-  fixtures quoted in scheduler-cli-formats.md 2.2 (yabi Torque 2.3, Roddy XML);
-- ``torque_qstat_f_states.txt``: one job per state letter and exit kind, Torque layout,
-  with a wrapped Variable_List; ``torque_qstat_x_no_exit.xml``: XML without exit_status;
+- ``reconstructed_torque_qstat_f_reference.txt`` / ``reconstructed_torque_qstat_x_reference.xml``:
+  reconstructions after a yabi Torque 2.3 output and a shortened BatchEuphoria XML answer (the
+  verbatim real outputs are in golden/real/, see SOURCES.md and test_real_outputs.py);
+- ``reconstructed_torque_qstat_f_states.txt``: one job per state letter and exit kind, Torque layout,
+  with a wrapped Variable_List; ``reconstructed_torque_qstat_x_no_exit.xml``: XML without exit_status;
 - ``emulator_qstat_*``: captured from the test cluster's Torque emulator (wrapped values,
   array parent and elements);
 - ``wrapper_qstat_f.txt``: Slurm's torque wrapper (TAB layout, no exit_status, a U state),
   job 11 captured on the test cluster;
-- ``garbage.txt``: output no qstat prints.
+- ``reconstructed_garbage.txt``: output no qstat prints.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ EXPECTED = {
 
 
 def test_every_state_letter_and_exit_kind(dialect: TorqueDialect) -> None:
-    infos = dialect.parse_status(result(golden("torque_qstat_f_states.txt")), list(EXPECTED))
+    infos = dialect.parse_status(result(golden("reconstructed_torque_qstat_f_states.txt")), list(EXPECTED))
     assert {k: (v.state, v.exit_code) for k, v in infos.items()} == EXPECTED
     assert "JOB_EXEC_OVERLIMIT_WT" in (infos["103"].reason or "")
     assert "signal 15" in (infos["105"].reason or "")
@@ -116,10 +117,10 @@ def test_every_state_letter_and_exit_kind(dialect: TorqueDialect) -> None:
 
 
 def test_wrapped_values_are_joined() -> None:
-    jobs = {j["Job_Id"]: j for j in parse_full(golden("torque_qstat_f_states.txt"))}
+    jobs = {j["Job_Id"]: j for j in parse_full(golden("reconstructed_torque_qstat_f_states.txt"))}
     assert jobs["114.torque.example.org"]["Variable_List"].endswith(
         "PBS_O_SHELL=/bin/bash,PBS_O_WORKDIR=/home/alice/run,PBS_O_QUEUE=batch")
-    ref = parse_full(golden("torque_qstat_f_reference.txt"))[0]
+    ref = parse_full(golden("reconstructed_torque_qstat_f_reference.txt"))[0]
     assert ref["Variable_List"] == (
         "PBS_O_HOME=/export/home/tech/lrender,PBS_O_LANG=en_AU.UTF-8,PBS_O_LOGNAME=lrender,"
         "PBS_O_PATH=/usr/bin:/bin,PBS_O_SHELL=/bin/bash,PBS_O_WORKDIR=/export/home/tech/lrender,"
@@ -130,10 +131,10 @@ def test_wrapped_values_are_joined() -> None:
 
 
 def test_reference_text_and_xml_fixtures(dialect: TorqueDialect) -> None:
-    text = dialect.parse_status(result(golden("torque_qstat_f_reference.txt")), ["42940"])
+    text = dialect.parse_status(result(golden("reconstructed_torque_qstat_f_reference.txt")), ["42940"])
     assert (text["42940"].state, text["42940"].exit_code, text["42940"].name) == (
         JobState.COMPLETED, 0, "test.sh")
-    xml = dialect.parse_status(result(golden("torque_qstat_x_reference.xml")), ["4564045.pbsserver"])
+    xml = dialect.parse_status(result(golden("reconstructed_torque_qstat_x_reference.xml")), ["4564045.pbsserver"])
     info = xml["4564045.pbsserver"]
     assert (info.state, info.exit_code, info.queue) == (JobState.COMPLETED, 0, "otp")
     assert info.end_time == datetime.fromtimestamp(1522939194, tz=UTC)
@@ -141,7 +142,8 @@ def test_reference_text_and_xml_fixtures(dialect: TorqueDialect) -> None:
 
 
 def test_xml_without_exit_status_needs_the_marker(dialect: TorqueDialect) -> None:
-    infos = dialect.parse_status(result(golden("torque_qstat_x_no_exit.xml")), ["201", "202", "203[]"])
+    infos = dialect.parse_status(result(golden("reconstructed_torque_qstat_x_no_exit.xml")),
+                                 ["201", "202", "203[]"])
     done = infos["201"]
     assert (done.state, done.native_state, done.exit_code) == (JobState.UNKNOWN, "C", None)
     assert needs_marker(done) and not needs_marker(infos["202"])
@@ -182,7 +184,7 @@ def test_slurm_wrapper_layout(dialect: TorqueDialect) -> None:
     assert [i.id for i in dialect.parse_jobs(result(golden("wrapper_qstat_f.txt")), "rjbob")] == ["13"]
 
 
-@pytest.mark.parametrize("name", ["garbage.txt"])
+@pytest.mark.parametrize("name", ["reconstructed_garbage.txt"])
 def test_garbage_is_a_clear_scheduler_error(dialect: TorqueDialect, name: str) -> None:
     with pytest.raises(SchedulerError, match="Could not understand the qstat output") as err:
         dialect.parse_status(result(golden(name)), ["1"])
