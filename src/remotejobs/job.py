@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from remotejobs.models import JobInfo
@@ -22,7 +22,7 @@ class Job:
     """
 
     id: str
-    resource: ComputeResource
+    resource: ComputeResource[Any]
 
     def status(self) -> JobInfo:
         return self.resource.status(self.id)

@@ -17,9 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, Self, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from remotejobs.errors import (
     AuthenticationError,
@@ -33,7 +34,7 @@ from remotejobs.errors import (
 from remotejobs.job import Job, JobRef, job_id_of
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info
 
-__all__ = ["BackendSettings", "ComputeResource"]
+__all__ = ["BackendSettings", "ComputeResource", "SettingsT_co"]
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,33 @@ class BackendSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: The settings type of a :class:`ComputeResource` subclass. Covariant: settings are frozen
+#: and never replaced, so a ``ComputeResource[SlurmSettings]`` is a ``ComputeResource``.
+SettingsT_co = TypeVar("SettingsT_co", bound=BackendSettings, default=BackendSettings, covariant=True)
+
+
+def type_arguments(cls: type, origin: type) -> tuple[Any, ...]:
+    """The concrete type arguments ``cls`` gives to the generic class ``origin`` in its
+    own bases (``class R(origin[A, B])`` -> ``(A, B)``); () when it gives none."""
+    for base in cls.__dict__.get("__orig_bases__", ()):
+        if get_origin(base) is origin:
+            args = get_args(base)
+            if not any(isinstance(a, TypeVar) for a in args):
+                return args
+    return ()
+
+
 class _Session(enum.Enum):
     NEW = "new"
     ACTIVE = "active"
     CLOSED = "closed"
 
 
-class ComputeResource(ABC):
+class ComputeResource(ABC, Generic[SettingsT_co]):
     """One user's session on one compute resource.
+
+    Generic over its settings: ``class MyResource(ComputeResource[MySettings])`` makes
+    ``self.settings`` a ``MySettings`` and sets :attr:`settings_model` to it.
 
     Thread-safe for concurrent calls on one instance. Two instances on the same resource
     are independent sessions (e.g. a project account and a personal one); each sees and
@@ -69,8 +89,14 @@ class ComputeResource(ABC):
     poll_min: ClassVar[float] = 0.05
     poll_max: ClassVar[float] = 2.0
 
-    def __init__(self, settings: BackendSettings, *, name: str) -> None:
-        self.settings = settings
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        args = type_arguments(cls, ComputeResource)
+        if args and "settings_model" not in cls.__dict__:
+            cls.settings_model = args[0]
+
+    def __init__(self, settings: SettingsT_co, *, name: str) -> None:
+        self.settings: SettingsT_co = settings
         self.name = name
         self._user: str | None = None
         self._session = _Session.NEW
@@ -85,7 +111,7 @@ class ComputeResource(ABC):
     def _login(self, username: str | None, password: str | None) -> str:
         """Open the session; return the effective user name. Raise AuthenticationError."""
 
-    def _logout(self) -> None:  # noqa: B027 - optional hook
+    def _logout(self) -> None:
         """Close the session (server-side logout, connections)."""
 
     @abstractmethod
@@ -295,7 +321,7 @@ class ComputeResource(ABC):
             time.sleep(nap)
             pause = min(limit, pause * 1.5)
 
-    def __enter__(self) -> ComputeResource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -19,7 +19,7 @@ def test_backends_are_registered_and_open_inline() -> None:
     assert isinstance(resource, ScarfResource)
     assert Capability.LOGIN_REQUIRED in resource.capabilities and resource.password_required()
     web = remotejobs.open_resource(backend="lsf-web", base_url="https://pac.example:8443/platform")
-    assert isinstance(web, LsfWebResource) and web.config.base_url == "https://pac.example:8443/platform/"
+    assert isinstance(web, LsfWebResource) and web.settings.base_url == "https://pac.example:8443/platform/"
 
 
 def test_invalid_settings_name_the_key() -> None:

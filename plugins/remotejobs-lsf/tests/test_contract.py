@@ -41,6 +41,6 @@ class TestLsfJsonOverSSH(ResourceContract):
 
 def test_open_resource_finds_the_lsf_backend(ssh_settings: dict[str, Any]) -> None:
     resource = remotejobs.open_resource(backend="lsf", limit_unit="GB", **ssh_settings)
-    assert isinstance(resource, LsfResource) and resource.dialect.limit_unit == "GB"  # type: ignore[attr-defined]
+    assert isinstance(resource, LsfResource) and resource.dialect.limit_unit == "GB"
     with pytest.raises(remotejobs.errors.InvalidSettingsError, match="status_format"):
         remotejobs.open_resource(backend="lsf", status_format="xml")

@@ -61,7 +61,7 @@ class TestSlurmLocal(ResourceContract):
 
 def test_open_resource_finds_the_slurm_backend(ssh_settings: dict[str, Any]) -> None:
     resource = remotejobs.open_resource(backend="slurm", accounting=False, **ssh_settings)
-    assert isinstance(resource, SlurmResource) and resource.slurm.accounting is False
+    assert isinstance(resource, SlurmResource) and resource.dialect.accounting is False
     with pytest.raises(remotejobs.errors.InvalidSettingsError, match="accounting"):
         remotejobs.open_resource(backend="slurm", accounting="sometimes")
 
@@ -75,9 +75,10 @@ def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> 
 
 
 def test_accounting_is_detected_once(alice: SlurmResource) -> None:
-    assert alice.slurm.accounting is None
+    assert alice.dialect.accounting is None and alice.probes.unavailable == frozenset()
     assert alice.status_many(["987654321", "987654322"]) == {}
-    assert alice.slurm.accounting is False  # the test cluster has accounting_storage/none
+    assert alice.probes.unavailable == {"sacct"}  # the test cluster has accounting_storage/none
+    assert alice.dialect.accounting is None  # the dialect is not changed by what the resource learns
 
 
 def test_array_job_status_per_element_and_aggregate(alice: SlurmResource, tmp_path: Path) -> None:

@@ -179,6 +179,10 @@ def test_sacct_disabled_is_detected(golden: Golden) -> None:
     result = golden("captured_sacct_disabled")
     assert D.accounting_disabled(result) and D.parse_history(result, ["1"]) == {}
     assert SlurmDialect(accounting=False).history_command(["1"]) is None
+    assert [p.name for p in SlurmDialect(accounting=False).status_probes()] == ["squeue"]
+    squeue, sacct = D.status_probes()
+    assert (squeue.stage, sacct.stage) == ("live", "history") and sacct.is_unavailable(result)
+    assert not squeue.is_unavailable(result)
     assert D.history_command(["1", "2_3"]) is not None
 
 

@@ -198,7 +198,11 @@ def test_garbage_is_a_clear_scheduler_error(dialect: TorqueDialect, name: str) -
 def test_status_command_and_xml_rejection(dialect: TorqueDialect) -> None:
     assert dialect.status_command(["1.s", "2.s"]).argv == ("/opt/torque/bin/qstat", "-f", "-x", "1.s", "2.s")
     rejected = result(stderr="Unknown option: x\nUsage:\n    qstat [-f] ...", status=2)
-    assert dialect.rejects_xml(rejected) and not dialect.rejects_xml(result(status=153))
+    xml, text_probe = dialect.status_probes()
+    assert xml.is_unavailable(rejected) and not xml.is_unavailable(result(status=153))
+    text_command = text_probe.command(["1"])
+    assert not text_probe.is_unavailable(rejected) and text_command is not None
+    assert text_command.argv[1:3] == ("-f", "-1")
     text = TorqueDialect(status_format="text")
     assert text.status_command(["1"]).argv == ("qstat", "-f", "-1", "1")
 
@@ -212,7 +216,8 @@ def test_cancel_outcomes(dialect: TorqueDialect) -> None:
                            ("", 153), ("", 1)):
         with pytest.raises(JobNotFoundError):
             dialect.parse_cancel(result(stderr=stderr, status=status), "1")
-    assert dialect.cancel_is_ambiguous(result(status=1))
+    assert dialect.cancel_not_found_may_be_finished(result(status=1))
+    assert not dialect.cancel_not_found_may_be_finished(result(stderr="qdel: Unknown Job Id 1.s", status=153))
     with pytest.raises(SchedulerError, match="qdel failed"):
         dialect.parse_cancel(result(stderr="qdel: Unauthorized Request  MSG=operation not permitted "
                                     "1.s", status=159), "1.s")

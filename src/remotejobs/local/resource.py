@@ -70,18 +70,16 @@ def _alive(pid: int) -> bool:
         return True
 
 
-class LocalResource(ComputeResource):
+class LocalResource(ComputeResource[LocalSettings]):
     """Jobs as local processes. Ignores ``queue`` and ``memory_mb``; ``nodes`` must be 1."""
 
     backend_name: ClassVar[str] = "local"
-    settings_model: ClassVar[type[BackendSettings]] = LocalSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
 
-    def __init__(self, settings: BackendSettings, *, name: str) -> None:
+    def __init__(self, settings: LocalSettings, *, name: str) -> None:
         super().__init__(settings, name=name)
-        assert isinstance(settings, LocalSettings)
         root = Path(settings.state_dir).expanduser() if settings.state_dir else _default_state_dir()
         self.store = Store(root)
         self._files = LocalTransport()

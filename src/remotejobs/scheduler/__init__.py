@@ -2,5 +2,9 @@
 
 from remotejobs.scheduler.batch import BatchResource, BatchSettings
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
 
-__all__ = ["BatchResource", "BatchSettings", "Command", "SchedulerDialect", "ScriptContext"]
+__all__ = [
+    "BatchResource", "BatchSettings", "Command", "ProbeMemory", "SchedulerDialect", "ScriptContext",
+    "StatusProbe",
+]

@@ -20,7 +20,9 @@ import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Generic, cast
+
+from typing_extensions import TypeVar
 
 from remotejobs.errors import (
     AuthenticationError,
@@ -31,65 +33,71 @@ from remotejobs.errors import (
     TransportError,
 )
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
-from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs.resource import ComputeResource, type_arguments
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
+from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
+from remotejobs.scheduler.script import parse_markers, parse_started, read_markers_argv
+from remotejobs.scheduler.settings import BatchSettings
 from remotejobs.transport.base import CommandResult, CommandTransport
 
 __all__ = ["BatchResource", "BatchSettings"]
 
 log = logging.getLogger(__name__)
 
+#: The settings and dialect types of a :class:`BatchResource` (covariant, as in
+#: :class:`ComputeResource`: neither is ever replaced).
+BatchSettingsT_co = TypeVar("BatchSettingsT_co", bound=BatchSettings, default=BatchSettings, covariant=True)
+DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=SchedulerDialect[Any], covariant=True)
+
 # The script travels as an argument, not on stdin: commands without stdin take the SSH
 # transport's fast path (about 1 ms instead of 7 ms measured on the test cluster).
 _PREPARE = 'mkdir -p -- "$1" "$2" && printf "%s" "$4" > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
 
 
-class BatchSettings(BackendSettings):
-    """Settings shared by batch backends. No ``host`` means the local transport (use on
-    a login node); with a ``host`` commands and files go over SSH."""
+class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_co, DialectT_co]):
+    """A scheduler backend, declared by its settings and dialect types::
 
-    host: str | None = None
-    port: int | None = None
-    username: str | None = None
-    #: Private key; ``{user}`` is replaced by the login user (one key per user).
-    key_file: str | None = None
-    known_hosts: str | None = None
-    host_key_policy: Literal["reject", "accept-new"] = "reject"
-    ssh_config: str | None = None
-    use_agent: bool = True
-    connect_timeout: float = 15.0
-    command_timeout: float = 120.0
-    bin_dir: str = ""
-    job_root: str = ".remotejobs"
-    default_queue: str | None = None
+        class SlurmResource(BatchResource[SlurmSettings, SlurmDialect]):
+            __doc__ = "A Slurm cluster."
 
+    gives ``settings_model`` (SlurmSettings), ``dialect_class`` (SlurmDialect, built with
+    :meth:`SchedulerDialect.from_settings`), ``capabilities`` (the dialect's, plus file
+    transfer) and ``backend_name`` (the dialect's ``name``), unless the class sets them.
 
-class BatchResource(ComputeResource):
-    """Template for scheduler backends: subclasses set ``dialect_class`` (and
-    ``settings_model`` when they add settings)."""
+    The whole status path is here: the dialect's probes in order, a per-resource memory of
+    the unavailable ones (:attr:`probes`), then the jobs' exit markers.
+    """
 
-    settings_model: ClassVar[type[BackendSettings]] = BatchSettings
-    dialect_class: ClassVar[type[SchedulerDialect]]
+    settings_model: ClassVar[type[BatchSettings]] = BatchSettings
+    dialect_class: ClassVar[type[SchedulerDialect[Any]]]
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
 
-    def __init__(self, settings: BackendSettings, *, name: str) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        args = type_arguments(cls, BatchResource)
+        if len(args) != 2:
+            return
+        defaults = {"settings_model": args[0], "dialect_class": args[1],
+                    "capabilities": args[1].capabilities | {Capability.FILE_TRANSFER},
+                    "backend_name": args[1].name}
+        for attribute, value in defaults.items():
+            if attribute not in cls.__dict__:
+                setattr(cls, attribute, value)
+
+    def __init__(self, settings: BatchSettingsT_co, *, name: str) -> None:
         super().__init__(settings, name=name)
-        assert isinstance(settings, BatchSettings)
-        self.batch: BatchSettings = settings
-        self.dialect = self.make_dialect()
+        self.dialect: DialectT_co = cast(DialectT_co, self.dialect_class.from_settings(settings))
+        #: The dialect's probes this resource found unavailable (e.g. ``sacct``).
+        self.probes = ProbeMemory()
         self._transport: CommandTransport | None = None
         self._root = ""
         self._home = ""
 
-    def make_dialect(self) -> SchedulerDialect:
-        return self.dialect_class(bin_dir=self.batch.bin_dir)
-
     # -- session --------------------------------------------------------------------
     def _make_transport(self, username: str | None, password: str | None) -> CommandTransport:
-        s = self.batch
+        s = self.settings
         if s.host is None:
             from remotejobs.transport.local import LocalTransport
 
@@ -116,7 +124,7 @@ class BatchResource(ComputeResource):
         home = transport.home()
         if not home.startswith("/"):
             raise TransportError(f"Could not find the home directory on {transport.description}")
-        root = self.batch.job_root
+        root = self.settings.job_root
         self._root = root if root.startswith("/") else posixpath.join(home, root)
         self._home = home
         self._transport = transport
@@ -131,13 +139,13 @@ class BatchResource(ComputeResource):
         """With a session, one command on it; without, a connection that is closed again.
         A server that rejects the configured credentials has still answered."""
         if self._transport is not None:
-            return self._transport.run(["true"], timeout=self.batch.connect_timeout).exit_status == 0
+            return self._transport.run(["true"], timeout=self.settings.connect_timeout).exit_status == 0
         transport: CommandTransport | None = None
         try:
-            transport = self._make_transport(self.batch.username, None)
-            return transport.run(["true"], timeout=self.batch.connect_timeout).exit_status == 0
+            transport = self._make_transport(self.settings.username, None)
+            return transport.run(["true"], timeout=self.settings.connect_timeout).exit_status == 0
         except AuthenticationError:
-            return self.batch.host is not None
+            return self.settings.host is not None
         finally:
             if transport is not None:
                 transport.close()
@@ -175,8 +183,8 @@ class BatchResource(ComputeResource):
         )
 
     def _submit(self, spec: JobSpec) -> str:
-        if spec.queue is None and self.batch.default_queue is not None:
-            spec = spec.model_copy(update={"queue": self.batch.default_queue})
+        if spec.queue is None and self.settings.default_queue is not None:
+            spec = spec.model_copy(update={"queue": self.settings.default_queue})
         ctx = self._context_for(spec)
         script = self.dialect.render_script(spec, ctx)
         script_path = posixpath.join(ctx.job_dir, "job.sh")
@@ -197,15 +205,50 @@ class BatchResource(ComputeResource):
         return self.dialect.parse_submit(result)
 
     def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
-        infos = self._mine(self.dialect.parse_status(self._run(self.dialect.status_command(ids)), ids))
-        missing = [i for i in ids if i not in infos]
-        history = self.dialect.history_command(missing) if missing else None
-        if history is not None:
-            found = self.dialect.parse_history(self._run(history), missing)
-            infos.update(self._mine(found))
-            missing = [i for i in ids if i not in infos]
-        if missing:
-            infos.update(self._resolve_vanished(missing))
+        return self._settle(list(ids), self._probe(ids))
+
+    def _probe(self, ids: Sequence[str]) -> dict[str, JobInfo]:
+        """The dialect's probes in order: the first available live one for all ``ids``,
+        then each history one for the ids still missing (see scheduler/probes.py)."""
+        infos: dict[str, JobInfo] = {}
+        answered = False
+        for probe in self.dialect.status_probes():
+            live = probe.stage == "live"
+            if (live and answered) or self.probes.is_unavailable(probe.name):
+                continue
+            asked = list(ids) if live else [i for i in ids if i not in infos]
+            command = probe.command(asked) if asked else None
+            if command is None:
+                continue
+            result = self._run_probe(probe, command)
+            if result is not None:
+                infos.update(self._mine(probe.parse(result, asked)))
+                answered = answered or live
+        return infos
+
+    def _run_probe(self, probe: StatusProbe, command: Command) -> CommandResult | None:
+        """Run one probe's command; None (and remembered) when the probe is unavailable."""
+        result = self._run(command)
+        if not probe.is_unavailable(result):
+            return result
+        self.probes.mark_unavailable(probe.name)
+        log.info("%s: %s is unavailable here; not asked again (%s)", self.name, probe.name,
+                 result.output[:200])
+        return None
+
+    def _settle(self, ids: list[str], infos: dict[str, JobInfo]) -> dict[str, JobInfo]:
+        """Jobs no probe reported, or that the dialect cannot settle from their report:
+        one exit-marker read, then :meth:`SchedulerDialect.settle`; no evidence, UNKNOWN
+        for a job known to exist (see :meth:`_lost`)."""
+        pending = [i for i in ids if i not in infos or self.dialect.needs_marker(infos[i])]
+        if not pending:
+            return infos
+        markers, started = self._read_markers(pending)
+        for job_id in pending:
+            settled = self.dialect.settle(job_id, infos.get(job_id), markers.get(job_id))
+            settled = settled or self._lost(job_id, started)
+            if settled is not None:
+                infos[job_id] = settled
         return infos
 
     def _mine(self, infos: dict[str, JobInfo]) -> dict[str, JobInfo]:
@@ -233,23 +276,34 @@ class BatchResource(ComputeResource):
                else "(it may have been cancelled before it started)"),
         )
 
-    def _resolve_vanished(self, ids: list[str]) -> dict[str, JobInfo]:
-        """Jobs the scheduler forgot: their exit marker decides; without one, UNKNOWN."""
-        markers, started = self._read_markers(ids)
-        resolved: dict[str, JobInfo] = {}
-        for job_id in ids:
-            info = _from_marker(job_id, markers[job_id]) if job_id in markers else self._lost(job_id, started)
-            if info is not None:
-                resolved[job_id] = info
-        return resolved
-
     def _jobs(self) -> list[JobInfo]:
+        """The first available live probe that can list; unclear jobs settled by markers."""
         user = self._user or ""
-        return list(self._mine({i.id: i for i in self.dialect.parse_jobs(
-            self._run(self.dialect.jobs_command(user)), user)}).values())
+        for probe in self.dialect.status_probes():
+            if (probe.stage != "live" or probe.list_command is None or probe.parse_list is None
+                    or self.probes.is_unavailable(probe.name)):
+                continue
+            result = self._run_probe(probe, probe.list_command(user))
+            if result is None:
+                continue
+            listed = self._mine({i.id: i for i in probe.parse_list(result, user)})
+            unclear = [i for i, info in listed.items() if self.dialect.needs_marker(info)]
+            if unclear:
+                listed.update(self._settle(unclear, {i: listed[i] for i in unclear}))
+            return list(listed.values())
+        raise SchedulerError(f"The {self.dialect.name} dialect has no available way to list jobs",
+                             hint="Give a live StatusProbe a list_command")
 
     def _cancel(self, job_id: str) -> None:
-        self.dialect.parse_cancel(self._run(self.dialect.cancel_command(job_id)), job_id)
+        result = self._run(self.dialect.cancel_command(job_id))
+        try:
+            self.dialect.parse_cancel(result, job_id)
+        except JobNotFoundError:
+            # e.g. a qdel that exits 1 silently for unknown *and* finished jobs: a job the
+            # scheduler (or its exit marker) still knows had simply finished already.
+            if self.dialect.cancel_not_found_may_be_finished(result) and job_id in self._status_many([job_id]):
+                return
+            raise
 
     # -- files ----------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:
@@ -283,15 +337,3 @@ class BatchResource(ComputeResource):
             paths.append(local)
         return paths
 
-
-def _from_marker(job_id: str, marker: str) -> JobInfo:
-    reason = "Resolved from the job's exit-code marker (the scheduler no longer reports it)"
-    if marker == SIGNAL_MARKER:
-        return JobInfo(id=job_id, state=JobState.CANCELLED, reason="Terminated by a signal "
-                       "(cancelled or over its walltime); " + reason)
-    try:
-        code = int(marker)
-    except ValueError as exc:
-        raise SchedulerError(f"Unreadable exit marker for job {job_id!r}", output=marker) from exc
-    state = JobState.COMPLETED if code == 0 else JobState.FAILED
-    return JobInfo(id=job_id, state=state, exit_code=code, reason=None if code == 0 else reason)

@@ -1,8 +1,15 @@
 """The scheduler-dialect extension point: what a batch scheduler's CLI says.
 
 A dialect is pure: it builds argv lists from a :class:`~remotejobs.models.JobSpec` and
-parses command output into :class:`~remotejobs.models.JobInfo`. It does no I/O, so it is
-tested with golden outputs, and the same dialect serves over any transport.
+parses command output into :class:`~remotejobs.models.JobInfo`. It does no I/O and never
+changes after construction (what a resource learns while running, e.g. that ``sacct`` is
+unavailable, lives in the resource's :class:`~remotejobs.scheduler.probes.ProbeMemory`),
+so it is tested with golden outputs, and the same dialect serves over any transport.
+
+The status path is the resource's (:class:`~remotejobs.scheduler.BatchResource`): the
+dialect declares its :meth:`~SchedulerDialect.status_probes` in order (live queue, then
+history), and may settle unclear jobs with their exit markers (:meth:`~SchedulerDialect.needs_marker`,
+:meth:`~SchedulerDialect.settle`).
 
 Parsers raise :class:`~remotejobs.errors.SchedulerError` carrying the raw output when the
 output cannot be understood; they never let IndexError/KeyError/ValueError escape.
@@ -13,25 +20,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Generic, Self
+
+from typing_extensions import TypeVar
 
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
-from remotejobs.scheduler.script import render_script
+from remotejobs.scheduler.command import Command
+from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.script import info_from_marker, render_script
+from remotejobs.scheduler.settings import BatchSettings
 from remotejobs.transport.base import CommandResult
 
-__all__ = ["Command", "SchedulerDialect", "ScriptContext"]
+__all__ = ["BatchSettingsT", "Command", "SchedulerDialect", "ScriptContext"]
 
-
-@dataclass(frozen=True)
-class Command:
-    """An argv list plus optional text fed to its standard input."""
-
-    argv: tuple[str, ...]
-    stdin: str | None = None
-
-    @classmethod
-    def of(cls, *argv: str, stdin: str | None = None) -> Command:
-        return cls(tuple(argv), stdin)
+#: The settings type a dialect is configured from (:meth:`SchedulerDialect.from_settings`).
+BatchSettingsT = TypeVar("BatchSettingsT", bound=BatchSettings, default=BatchSettings)
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,17 @@ class ScriptContext:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-class SchedulerDialect(ABC):
+class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     """Pure functions for one scheduler's CLI. Subclasses set the class attributes.
 
-    :cvar name: the dialect name (``slurm``, ``torque``, ``lsf``).
+    Generic over the settings it is configured from: ``SchedulerDialect[MySettings]``
+    with a :meth:`from_settings` that reads them (the default reads ``bin_dir`` only).
+
+    :cvar name: the dialect name (``slurm``, ``torque``, ``lsf``); the default backend name.
     :cvar job_id_expr: a shell expression that expands, inside the running job, to the id
         :meth:`parse_submit` returned (for arrays: the element's id as reported by status).
     :cvar state_map: native state word -> JobState; unknown words map to UNKNOWN.
+    :cvar capabilities: what the scheduler supports (the resource adds FILE_TRANSFER).
     """
 
     name: ClassVar[str]
@@ -72,6 +79,11 @@ class SchedulerDialect(ABC):
 
     def __init__(self, bin_dir: str = "") -> None:
         self.bin_dir = bin_dir
+
+    @classmethod
+    def from_settings(cls, settings: BatchSettingsT) -> Self:
+        """The dialect configured by a resource's settings (default: ``bin_dir`` only)."""
+        return cls(bin_dir=settings.bin_dir)
 
     def cmd(self, program: str) -> str:
         """The path to run ``program`` (honours the ``bin_dir`` setting)."""
@@ -101,6 +113,32 @@ class SchedulerDialect(ABC):
         when it refused the job, SchedulerError when the output is not understood."""
 
     # -- status -------------------------------------------------------------------
+    def status_probes(self) -> Sequence[StatusProbe]:
+        """The ways to ask about jobs, in order (see :mod:`remotejobs.scheduler.probes`).
+
+        Default: one live probe ``status`` (:meth:`status_command`, :meth:`parse_status`;
+        lists with :meth:`jobs_command`, :meth:`parse_jobs`) and one history probe
+        ``history`` (:meth:`history_command`, :meth:`parse_history`)."""
+        return (
+            StatusProbe("status", self.status_command, self.parse_status,
+                        list_command=self.jobs_command, parse_list=self.parse_jobs),
+            StatusProbe("history", self.history_command, self.parse_history, stage="history"),
+        )
+
+    def needs_marker(self, info: JobInfo) -> bool:
+        """True for a reported job its report alone cannot settle (e.g. Torque's ``C``
+        without an exit status): the resource reads its exit marker and calls :meth:`settle`."""
+        return False
+
+    def settle(self, job_id: str, info: JobInfo | None, marker: str | None) -> JobInfo | None:
+        """Decide a job with its exit marker. ``info``: the probes' view (None: no probe
+        reports the job); ``marker``: the marker's text (None: no marker). None means no
+        evidence: the resource reports UNKNOWN for a job it knows, else "not found".
+
+        Default: the marker decides (:func:`~remotejobs.scheduler.script.info_from_marker`);
+        without one, the probes' view stands."""
+        return info_from_marker(job_id, marker) if marker is not None else info
+
     @abstractmethod
     def status_command(self, ids: Sequence[str]) -> Command:
         """One command giving the status of all ``ids`` (whatever their number)."""
@@ -135,3 +173,9 @@ class SchedulerDialect(ABC):
     def parse_cancel(self, result: CommandResult, job_id: str) -> None:
         """Return when the job was cancelled or had already finished; JobNotFoundError
         when the scheduler does not know it; SchedulerError otherwise."""
+
+    def cancel_not_found_may_be_finished(self, result: CommandResult) -> bool:
+        """True when a cancel ``result`` that :meth:`parse_cancel` read as "not found" may
+        also mean "already finished" (e.g. a qdel that exits 1 silently for both): the
+        resource then asks for the job's status and treats a known job as finished."""
+        return False

@@ -14,12 +14,16 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from remotejobs.errors import SchedulerError
+from remotejobs.models import JobInfo, JobState
+
 if TYPE_CHECKING:
     from remotejobs.models import JobSpec
     from remotejobs.scheduler.dialect import ScriptContext
 
 __all__ = [
-    "MARKER_SUFFIX", "SIGNAL_MARKER", "parse_markers", "parse_started", "read_markers_argv", "render_script",
+    "MARKER_SUFFIX", "SIGNAL_MARKER", "info_from_marker", "parse_markers", "parse_started", "read_markers_argv",
+    "render_script",
 ]
 
 MARKER_SUFFIX = ".exit"
@@ -94,3 +98,20 @@ def _pairs(stdout: str) -> dict[str, str]:
         if job_id and value.strip():
             pairs[job_id] = value.strip()
     return pairs
+
+
+def info_from_marker(job_id: str, marker: str) -> JobInfo:
+    """The final info an exit marker proves: ``signal`` CANCELLED, 0 COMPLETED, else FAILED.
+
+    :raises SchedulerError: the marker is neither a number nor ``signal``.
+    """
+    reason = "Resolved from the job's exit-code marker (the scheduler no longer reports it)"
+    if marker == SIGNAL_MARKER:
+        return JobInfo(id=job_id, state=JobState.CANCELLED, reason="Terminated by a signal "
+                       "(cancelled or over its walltime); " + reason)
+    try:
+        code = int(marker)
+    except ValueError as exc:
+        raise SchedulerError(f"Unreadable exit marker for job {job_id!r}", output=marker) from exc
+    state = JobState.COMPLETED if code == 0 else JobState.FAILED
+    return JobInfo(id=job_id, state=state, exit_code=code, reason=None if code == 0 else reason)

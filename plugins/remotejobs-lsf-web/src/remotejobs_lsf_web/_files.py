@@ -100,7 +100,7 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
             continue
         answer = resource._call(
             "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
-            body=download_body(entry, resource.config.download_body).encode("utf-8"), raw=True,
+            body=download_body(entry, resource.settings.download_body).encode("utf-8"), raw=True,
         )
         if answer.status == DOWNLOAD_FORBIDDEN:
             raise TransferError(
@@ -119,7 +119,7 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
                 f"{message or 'empty answer (no permission, or the file is not available)'}",
                 path=entry.path,
             )
-        parts = _unwrap(answer.content, answer.content_type, target_name, resource.config.download_format)
+        parts = _unwrap(answer.content, answer.content_type, target_name, resource.settings.download_format)
         written += [_write(local_dir / part_name, data) for part_name, data in parts]
     return written
 

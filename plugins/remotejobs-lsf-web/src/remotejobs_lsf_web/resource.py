@@ -32,7 +32,7 @@ from remotejobs.errors import (
     TransportError,
 )
 from remotejobs.models import Capability, JobInfo, JobSpec
-from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs.resource import ComputeResource
 from remotejobs_lsf_web import _files
 from remotejobs_lsf_web._auth import CredentialCallback, log_in, password_from
 from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
@@ -61,7 +61,7 @@ _FINISHED = re.compile(r"(?i)already finished|has finished|already (done|exited|
 _UNSUPPORTED = ("directory", "environment", "queue", "walltime", "memory_mb")
 
 
-class LsfWebResource(ComputeResource):
+class LsfWebResource(ComputeResource[LsfWebSettings]):
     """A PAC web service. Job arguments are sent as one ``INPUT_ARGS`` string quoted with
     ``shlex.join``: they arrive verbatim only when the server's application template
     evaluates INPUT_ARGS with a POSIX shell (as PAC's generic template does).
@@ -71,17 +71,13 @@ class LsfWebResource(ComputeResource):
     """
 
     backend_name = "lsf-web"
-    settings_model = LsfWebSettings
     capabilities = frozenset({Capability.LOGIN_REQUIRED, Capability.FILE_TRANSFER})
     poll_max = 1.0
 
     def __init__(
-        self, settings: BackendSettings, *, name: str, credentials: CredentialCallback | None = None
+        self, settings: LsfWebSettings, *, name: str, credentials: CredentialCallback | None = None
     ) -> None:
-        if not isinstance(settings, LsfWebSettings):
-            settings = LsfWebSettings.model_validate(settings.model_dump())
         super().__init__(settings, name=name)
-        self.config: LsfWebSettings = settings
         self._credentials = credentials
         self._http = PacClient(
             ca_bundle=settings.ca_bundle,
@@ -100,12 +96,12 @@ class LsfWebResource(ComputeResource):
     # -- session ------------------------------------------------------------------------
     def password_required(self) -> bool:
         """False when a credential callback, a keyring entry or a cached token can log in."""
-        if self._credentials is not None or self.config.keyring_service:
+        if self._credentials is not None or self.settings.keyring_service:
             return False
-        return not (self._cache and self._cache.users(self.config.login_endpoint))
+        return not (self._cache and self._cache.users(self.settings.login_endpoint))
 
     def _login(self, username: str | None, password: str | None) -> str:
-        user = username or self.config.username or self._single_cached_user()
+        user = username or self.settings.username or self._single_cached_user()
         if not user:
             raise AuthenticationError(
                 "A user name is required to log in", hint="Pass username=... or set the 'username' setting"
@@ -116,14 +112,14 @@ class LsfWebResource(ComputeResource):
                 self._pac = cached
                 log.debug("%s: using the cached session of %s", self.name, user)
                 return user
-            password = password_from(self.config, self._credentials, user)
+            password = password_from(self.settings, self._credentials, user)
             if password is None:
                 raise AuthenticationError(
                     f"No password for {user!r} and no cached session",
                     user=user,
                     hint="Log in with a password",
                 )
-        session = log_in(self._http, self.config, user, password)
+        session = log_in(self._http, self.settings, user, password)
         with self._auth_lock:
             self._pac = session
         if self._cache:
@@ -149,7 +145,7 @@ class LsfWebResource(ComputeResource):
             raise SchedulerError(f"Logout failed: {message}", command=["GET", "logout/"])
 
     def _ping(self) -> bool:
-        base = self.config.ping_url or (self._pac.url if self._pac else None) or self.config.base_url
+        base = self.settings.ping_url or (self._pac.url if self._pac else None) or self.settings.base_url
         if not base:
             raise TransportError("No ping URL: set ping_url or base_url", transient=False)
         answer = self._http.request(
@@ -202,7 +198,7 @@ class LsfWebResource(ComputeResource):
         """
         number = next(self._counter)
         ncpu = spec.nodes * spec.processes_per_node
-        if app in self.config.command_apps:
+        if app in self.settings.command_apps:
             command = [("COMMANDTORUN", shlex.join((spec.executable, *spec.arguments)))]
         else:
             command = [("INPUT_ARGS", shlex.join(spec.arguments)), ("INPUT_FILE", spec.executable)]
@@ -215,7 +211,7 @@ class LsfWebResource(ComputeResource):
             ("MAX_NUM_CPU", str(ncpu)),
             ("PROC_PRE_HOST", str(spec.processes_per_node)),
         ]
-        return params + sorted(self.config.app_params.items())
+        return params + sorted(self.settings.app_params.items())
 
     def _app_for(self, arguments: Sequence[str]) -> str:
         """``tool_apps[x]`` when the arguments hold ``--tool x`` or ``--tool=x`` (SCARF's rule)."""
@@ -223,9 +219,9 @@ class LsfWebResource(ComputeResource):
             tool = arg[7:] if arg.startswith("--tool=") else None
             if arg == "--tool" and index + 1 < len(arguments):
                 tool = arguments[index + 1]
-            if tool is not None and tool in self.config.tool_apps:
-                return self.config.tool_apps[tool]
-        return self.config.app_name
+            if tool is not None and tool in self.settings.tool_apps:
+                return self.settings.tool_apps[tool]
+        return self.settings.app_name
 
     def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
         path = f"jobs/{ids[0]}" if len(ids) == 1 else "jobs"
@@ -326,10 +322,10 @@ class LsfWebResource(ComputeResource):
         with self._auth_lock:
             if self._pac is not stale:  # another thread renewed it already
                 return True
-            password = password_from(self.config, self._credentials, user)
+            password = password_from(self.settings, self._credentials, user)
             if password is None:
                 return False
-            self._pac = log_in(self._http, self.config, user, password)
+            self._pac = log_in(self._http, self.settings, user, password)
         if self._cache:
             self._cache.put(self._cache_key(user), self._pac)
         return True
@@ -339,10 +335,10 @@ class LsfWebResource(ComputeResource):
         return cookie_header(pac.token.get_secret_value(), jtoken)
 
     def _cache_key(self, user: str) -> str:
-        return f"{self.config.login_endpoint} {user}"
+        return f"{self.settings.login_endpoint} {user}"
 
     def _single_cached_user(self) -> str | None:
-        users = self._cache.users(self.config.login_endpoint) if self._cache else []
+        users = self._cache.users(self.settings.login_endpoint) if self._cache else []
         return users[0] if len(users) == 1 else None
 
 
@@ -352,10 +348,3 @@ class ScarfResource(LsfWebResource):
 
     backend_name = "scarf"
     settings_model = ScarfSettings
-
-    def __init__(
-        self, settings: BackendSettings, *, name: str, credentials: CredentialCallback | None = None
-    ) -> None:
-        if not isinstance(settings, LsfWebSettings):
-            settings = ScarfSettings.model_validate(settings.model_dump())
-        super().__init__(settings, name=name, credentials=credentials)

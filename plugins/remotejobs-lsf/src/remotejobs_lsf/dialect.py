@@ -28,13 +28,14 @@ import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.transport.base import CommandResult
 from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
+from remotejobs_lsf.settings import LsfSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def format_runlimit(walltime: timedelta) -> str:
     return f"{hours}:{minutes:02d}" if hours else str(minutes)
 
 
-class LsfDialect(SchedulerDialect):
+class LsfDialect(SchedulerDialect[LsfSettings]):
     """LSF's CLI. ``limit_unit``: the site's ``LSF_UNIT_FOR_LIMITS`` (for ``-M``);
     ``status_format``: ``delimited`` or ``json``; ``resource_requirement``: an ``-R`` string."""
 
@@ -96,6 +97,12 @@ class LsfDialect(SchedulerDialect):
         self.limit_unit = limit_unit
         self.status_format = status_format
         self.resource_requirement = resource_requirement
+
+    @classmethod
+    def from_settings(cls, settings: LsfSettings) -> Self:
+        return cls(bin_dir=settings.bin_dir, limit_unit=settings.limit_unit,
+                   status_format=settings.status_format,
+                   resource_requirement=settings.resource_requirement)
 
     # -- script -------------------------------------------------------------------
     def options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:

@@ -33,11 +33,12 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
 from remotejobs_slurm._parse import (
     SACCT_FIELDS,
@@ -48,6 +49,7 @@ from remotejobs_slurm._parse import (
     parse_time,
     select,
 )
+from remotejobs_slurm.settings import SlurmSettings
 
 __all__ = ["SlurmDialect", "format_walltime", "slurm_job_name"]
 
@@ -55,6 +57,7 @@ __all__ = ["SlurmDialect", "format_walltime", "slurm_job_name"]
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
 _JOB_ID = re.compile(r"^\d+(_\d+)?$")
 _PARSABLE = re.compile(r"^(\d+)(?:;(\S+))?$")  # sbatch(1) --parsable: "jobid[;cluster]"
+_NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a cluster (probed)
 _HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
 # Slurm client messages that mean "slurmctld could not be asked": retrying may succeed.
 _TRANSIENT = ("Unable to contact slurm controller", "Socket timed out", "temporarily unable",
@@ -94,9 +97,9 @@ def _io_path(path: str, array: bool) -> str:
     return path.replace("%", "%%") + ("-%a" if array else "")
 
 
-class SlurmDialect(SchedulerDialect):
-    """Slurm's CLI. ``accounting``: False = never call sacct; True/None = use it (the
-    resource turns it off when sacct says accounting storage is disabled)."""
+class SlurmDialect(SchedulerDialect[SlurmSettings]):
+    """Slurm's CLI. ``accounting``: False = never call sacct; True/None = use it (a
+    resource stops calling it when sacct says accounting storage is disabled)."""
 
     name: ClassVar[str] = "slurm"
     # One expression for both cases: "<array job>_<task>" in an array element (the id
@@ -138,6 +141,10 @@ class SlurmDialect(SchedulerDialect):
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
         self.accounting = accounting
+
+    @classmethod
+    def from_settings(cls, settings: SlurmSettings) -> Self:
+        return cls(bin_dir=settings.bin_dir, accounting=settings.accounting)
 
     def map_state(self, native: str) -> JobState:
         """First word only (sacct says ``CANCELLED by 1000``); a ``+`` truncation mark
@@ -214,6 +221,16 @@ class SlurmDialect(SchedulerDialect):
             raise self._failed("squeue", result)
         return select(parse_squeue_rows(result), ids, self.row_info)
 
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        """``squeue`` (live, also lists), then ``sacct`` (history) unless accounting is
+        False; sacct is unavailable where it says accounting storage is disabled."""
+        squeue = StatusProbe("squeue", self.status_command, self.parse_status,
+                             list_command=self.jobs_command, parse_list=self.parse_jobs)
+        if self.accounting is False:
+            return (squeue,)
+        return (squeue, StatusProbe("sacct", self.history_command, self.parse_history,
+                                    unavailable=(_NO_ACCOUNTING,), stage="history"))
+
     def history_command(self, ids: Sequence[str]) -> Command | None:
         valid = [i for i in ids if _JOB_ID.match(i)]
         if self.accounting is False or not valid:
@@ -224,7 +241,7 @@ class SlurmDialect(SchedulerDialect):
     @staticmethod
     def accounting_disabled(result: CommandResult) -> bool:
         """True when sacct says this cluster keeps no accounting (probed wording)."""
-        return result.exit_status != 0 and "accounting storage is disabled" in result.output
+        return result.exit_status != 0 and _NO_ACCOUNTING in result.output
 
     def parse_history(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         if self.accounting_disabled(result):

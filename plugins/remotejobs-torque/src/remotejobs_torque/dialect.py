@@ -26,15 +26,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
 from remotejobs_torque._qstat_text import parse_full
 from remotejobs_torque._qstat_xml import parse_xml
-from remotejobs_torque._states import STATE_MAP, info_from_attrs
+from remotejobs_torque._states import STATE_MAP, info_from_attrs, needs_marker, resolve
+from remotejobs_torque.settings import TorqueSettings
 
 __all__ = ["TorqueDialect", "id_key"]
 
@@ -67,11 +69,12 @@ def job_name(name: str | None) -> str:
     return cleaned if cleaned[:1].isalpha() else ("j" + cleaned)[:64]
 
 
-class TorqueDialect(SchedulerDialect):
+class TorqueDialect(SchedulerDialect[TorqueSettings]):
     """qsub/qstat/qdel for Torque 2.4-6.x and Slurm's ``slurm-wlm-torque`` wrappers.
 
-    :ivar status_format: ``xml`` asks ``qstat -f -x``, ``text`` asks ``qstat -f``; the
-        resource switches from xml to text once when the server rejects ``-x``.
+    :ivar status_format: ``xml`` asks ``qstat -f -x``, ``text`` asks ``qstat -f -1``;
+        ``auto`` declares both probes, so that a resource whose server rejects ``-x``
+        asks with text from then on.
     """
 
     name: ClassVar[str] = "torque"
@@ -81,9 +84,13 @@ class TorqueDialect(SchedulerDialect):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
 
-    def __init__(self, bin_dir: str = "", status_format: Literal["xml", "text"] = "xml") -> None:
+    def __init__(self, bin_dir: str = "", status_format: Literal["auto", "xml", "text"] = "auto") -> None:
         super().__init__(bin_dir=bin_dir)
         self.status_format = status_format
+
+    @classmethod
+    def from_settings(cls, settings: TorqueSettings) -> Self:
+        return cls(bin_dir=settings.bin_dir, status_format=settings.status_format)
 
     # -- submit -------------------------------------------------------------------
     def _options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
@@ -134,12 +141,30 @@ class TorqueDialect(SchedulerDialect):
 
     # -- status -------------------------------------------------------------------
     def status_command(self, ids: Sequence[str]) -> Command:
-        flags = ("-f", "-x") if self.status_format == "xml" else ("-f", "-1")
-        return Command.of(self.cmd("qstat"), *flags, *ids)
+        """``qstat -f -x`` (``-f -1`` with ``status_format = "text"``)."""
+        return self._qstat(self.status_format != "text", ids)
 
-    def rejects_xml(self, result: CommandResult) -> bool:
-        """True when ``qstat -x`` failed because the server does not know the option."""
-        return result.exit_status != 0 and any(t in result.stderr for t in _BAD_OPTION)
+    def _qstat(self, xml: bool, ids: Sequence[str]) -> Command:
+        return Command.of(self.cmd("qstat"), *(("-f", "-x") if xml else ("-f", "-1")), *ids)
+
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        """``qstat-x`` (unavailable where the server rejects ``-x``) and/or ``qstat-f``,
+        by ``status_format``; both parse either layout and list all jobs."""
+        xml, text = self._probe("qstat-x", xml=True), self._probe("qstat-f", xml=False)
+        return {"auto": (xml, text), "xml": (xml,), "text": (text,)}[self.status_format]
+
+    def _probe(self, name: str, *, xml: bool) -> StatusProbe:
+        return StatusProbe(name, lambda ids: self._qstat(xml, ids), self.parse_status,
+                           unavailable=_BAD_OPTION if xml else (),
+                           list_command=lambda _user: self._qstat(xml, ()), parse_list=self.parse_jobs)
+
+    def needs_marker(self, info: JobInfo) -> bool:
+        """A C job without a conclusive exit status (see :func:`_states.needs_marker`)."""
+        return needs_marker(info)
+
+    def settle(self, job_id: str, info: JobInfo | None, marker: str | None) -> JobInfo | None:
+        """See :func:`_states.resolve`."""
+        return resolve(job_id, info, marker)
 
     def _records(self, result: CommandResult) -> list[dict[str, str]]:
         stderr = [line for line in result.stderr.splitlines() if line.strip()]
@@ -181,7 +206,7 @@ class TorqueDialect(SchedulerDialect):
     def cancel_command(self, job_id: str) -> Command:
         return Command.of(self.cmd("qdel"), job_id)
 
-    def cancel_is_ambiguous(self, result: CommandResult) -> bool:
+    def cancel_not_found_may_be_finished(self, result: CommandResult) -> bool:
         """The wrapper's qdel exits 1 silently both for unknown and finished jobs."""
         return result.exit_status == 1 and not result.output.strip()
 
@@ -195,7 +220,7 @@ class TorqueDialect(SchedulerDialect):
         if "invalid state for job" in text or "Request invalid for state of job" in text:
             return
         if (result.exit_status == UNKJOBID_EXIT or any(t in text for t in _UNKNOWN_ID)
-                or self.cancel_is_ambiguous(result)):
+                or self.cancel_not_found_may_be_finished(result)):
             raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not known to the Torque server")
         raise SchedulerError(f"qdel failed for job {job_id!r}", command=result.argv,
                              exit_status=result.exit_status, output=text)

@@ -1,0 +1,15 @@
+""":class:`SlurmSettings`: the Slurm backend's settings."""
+
+from __future__ import annotations
+
+from remotejobs.scheduler.batch import BatchSettings
+
+__all__ = ["SlurmSettings"]
+
+
+class SlurmSettings(BatchSettings):
+    """Batch settings plus ``accounting``: True = sacct is available, False = never call
+    sacct, None (default) = find out on first use (a resource that finds accounting
+    disabled does not call sacct again)."""
+
+    accounting: bool | None = None

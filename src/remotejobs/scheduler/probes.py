@@ -1,0 +1,83 @@
+"""Status probes: how a batch resource asks a scheduler about jobs, declared by the dialect.
+
+A dialect declares its probes in order (:meth:`SchedulerDialect.status_probes`); the
+:class:`~remotejobs.scheduler.BatchResource` runs them and remembers, per resource, which
+ones this cluster does not offer (:class:`ProbeMemory`). The dialect itself never changes.
+
+Rules the resource applies (``stage``):
+
+- ``live`` probes are alternatives for the scheduler's current view (``squeue``;
+  ``qstat -f -x`` else ``qstat -f``): the first available one answers for all ids.
+- ``history`` probes are asked, in order, only about the ids no earlier probe reported
+  (``sacct``, ``qstat -x`` of finished jobs ...).
+- A probe whose result fails with one of its ``unavailable`` texts (non-zero exit status
+  and the text in its output) is skipped for good by this resource; the next probe, and in
+  the end the jobs' exit markers, decide instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from remotejobs.models import JobInfo
+from remotejobs.scheduler.command import Command
+from remotejobs.transport.base import CommandResult
+
+__all__ = ["ProbeMemory", "ProbeStage", "StatusProbe"]
+
+ProbeStage = Literal["live", "history"]
+
+
+@dataclass(frozen=True)
+class StatusProbe:
+    """One way to ask the scheduler about jobs.
+
+    :ivar name: short and unique within the dialect (``squeue``, ``sacct``); it names the
+        probe in :class:`ProbeMemory`.
+    :ivar command: builds the one command for the given ids; None when this probe cannot
+        ask about any of them (e.g. none has the probe's id form).
+    :ivar parse: infos of the jobs the result reports; unknown ids are left out. Raises
+        SchedulerError (with the raw output) when the output is not understood.
+    :ivar unavailable: texts that, in the output of a failed command, mean "this probe does
+        not exist on this cluster" (``accounting storage is disabled``).
+    :ivar stage: ``live`` or ``history`` (see the module docstring).
+    :ivar list_command: for a live probe, the command listing a user's jobs (None: the
+        probe cannot list); ``parse_list`` parses its result.
+    """
+
+    name: str
+    command: Callable[[Sequence[str]], Command | None]
+    parse: Callable[[CommandResult, Sequence[str]], dict[str, JobInfo]]
+    unavailable: tuple[str, ...] = ()
+    stage: ProbeStage = "live"
+    list_command: Callable[[str], Command] | None = None
+    parse_list: Callable[[CommandResult, str], list[JobInfo]] | None = None
+
+    def is_unavailable(self, result: CommandResult) -> bool:
+        """True when ``result`` says the probe does not exist here."""
+        return result.exit_status != 0 and any(t in result.output for t in self.unavailable)
+
+
+class ProbeMemory:
+    """The probes one resource found unavailable (thread-safe; lives as long as the resource)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._unavailable: set[str] = set()
+
+    def mark_unavailable(self, name: str) -> None:
+        with self._lock:
+            self._unavailable.add(name)
+
+    def is_unavailable(self, name: str) -> bool:
+        with self._lock:
+            return name in self._unavailable
+
+    @property
+    def unavailable(self) -> frozenset[str]:
+        """Names of the probes found unavailable so far."""
+        with self._lock:
+            return frozenset(self._unavailable)

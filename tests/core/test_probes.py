@@ -1,0 +1,122 @@
+"""The status path of BatchResource: the dialect's probes in order, the per-resource memory
+of unavailable ones, then exit markers. Real commands (``sh -c``) over the local transport;
+each probe command logs its name to a file, so the test sees what actually ran."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import pytest
+
+from remotejobs.errors import JobNotFoundError
+from remotejobs.models import JobInfo, JobSpec, JobState
+from remotejobs.scheduler import BatchResource, BatchSettings, Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.transport.base import CommandResult
+
+
+class ProbeSettings(BatchSettings):
+    log: str
+
+
+class ProbeDialect(SchedulerDialect[ProbeSettings]):
+    """Live: ``new`` (unavailable here: it fails with "unknown option") then ``old`` (knows
+    job 1 as running); history: ``hist`` (knows job 2 as done). Job 3 only has a marker."""
+
+    name: ClassVar[str] = "probetest"
+    job_id_expr: ClassVar[str] = '"$PROBE_ID"'
+    state_map: ClassVar[Mapping[str, JobState]] = {"R": JobState.RUNNING, "D": JobState.COMPLETED}
+
+    def __init__(self, log: str) -> None:
+        super().__init__()
+        self.log = log
+
+    @classmethod
+    def from_settings(cls, settings: ProbeSettings) -> Self:
+        return cls(settings.log)
+
+    def _sh(self, name: str, script: str, ids: Sequence[str]) -> Command:
+        return Command.of("sh", "-c", f'echo {name} >> "$0"; {script}', self.log, *ids)
+
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        return (
+            StatusProbe("new", lambda ids: self._sh("new", 'echo "stat: unknown option" >&2; exit 2', ids),
+                        self.parse_status, unavailable=("unknown option",)),
+            StatusProbe("old", lambda ids: self._sh("old", "echo 1 R", ids), self.parse_status),
+            StatusProbe("hist", lambda ids: self._sh("hist", 'for i; do [ "$i" = 2 ] && echo 2 D; done; :', ids),
+                        self.parse_status, stage="history"),
+        )
+
+    def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        rows = (line.split() for line in result.stdout.splitlines())
+        return {i: JobInfo(id=i, state=self.map_state(s), native_state=s) for i, s in rows if i in ids}
+
+    def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
+        return []
+
+    def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
+        raise NotImplementedError
+
+    def parse_submit(self, result: CommandResult) -> str:
+        raise NotImplementedError
+
+    def status_command(self, ids: Sequence[str]) -> Command:
+        raise NotImplementedError
+
+    def jobs_command(self, user: str) -> Command:
+        raise NotImplementedError
+
+    def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
+        raise NotImplementedError
+
+    def cancel_command(self, job_id: str) -> Command:
+        raise NotImplementedError
+
+    def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        raise NotImplementedError
+
+
+class ProbeResource(BatchResource[ProbeSettings, ProbeDialect]):
+    """Declared by its type arguments only."""
+
+
+@pytest.fixture
+def resource(tmp_path: Path) -> Iterator[ProbeResource]:
+    root = tmp_path / "root"
+    (root / "ids").mkdir(parents=True)
+    (root / "ids" / "3.exit").write_text("4\n")
+    resource = ProbeResource(ProbeSettings(log=str(tmp_path / "log"), job_root=str(root)), name="probes")
+    resource.login()
+    yield resource
+    resource.close()
+
+
+def ran(resource: ProbeResource) -> list[str]:
+    return Path(resource.settings.log).read_text().split()
+
+
+def test_declaration_gives_settings_dialect_and_name(resource: ProbeResource) -> None:
+    assert ProbeResource.settings_model is ProbeSettings and ProbeResource.dialect_class is ProbeDialect
+    assert ProbeResource.backend_name == "probetest" and isinstance(resource.dialect, ProbeDialect)
+    assert resource.settings.log.endswith("log")  # typed as ProbeSettings, no cast
+
+
+def test_probes_in_order_unavailable_ones_remembered_markers_last(resource: ProbeResource) -> None:
+    infos = resource.status_many(["1", "2", "3"])
+    assert {k: (v.state, v.exit_code) for k, v in infos.items()} == {
+        "1": (JobState.RUNNING, None), "2": (JobState.COMPLETED, None), "3": (JobState.FAILED, 4)}
+    assert ran(resource) == ["new", "old", "hist"] and resource.probes.unavailable == {"new"}
+    resource.status_many(["1"])  # all live: no history, and "new" is not asked again
+    assert ran(resource) == ["new", "old", "hist", "old"]
+    with pytest.raises(JobNotFoundError):
+        resource.status("99")
+    assert ran(resource)[-2:] == ["old", "hist"]
+
+
+def test_probe_memory_is_per_resource(resource: ProbeResource, tmp_path: Path) -> None:
+    resource.status_many(["1"])
+    other = ProbeResource(resource.settings, name="other")
+    assert other.probes.unavailable == frozenset() and resource.probes.unavailable == {"new"}
+    assert other.dialect is not resource.dialect
