@@ -235,3 +235,36 @@ def test_array_aggregate_does_not_depend_on_output_order(golden: Golden) -> None
         shuffled = result.model_copy(update={"stdout": "\n".join(lines) + "\n"})
         whole = D.parse_status(shuffled, [array])[array]
         assert (whole.state, whole.exit_code) == (JobState.FAILED, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-22T03:25:55", datetime(2026, 11, 22, 3, 25, 55)),
+        (" 2026-11-22T03:25:55 ", datetime(2026, 11, 22, 3, 25, 55)),
+        ("N/A", None), ("Unknown", None), ("", None), ("(null)", None),
+        ("2026-11-22 03:25:55", None),  # not Slurm's form
+        ("2026-11-22T03:25:55+01:00", None),  # fromisoformat would take it; Slurm never prints it
+        ("2026-13-22T03:25:55", None),  # impossible date
+        ("+026-11-22T03:25:55", None),
+    ],
+)
+def test_times_are_slurms_iso_form_only(text: str, expected: datetime | None) -> None:
+    from remotejobs_slurm._parse import parse_time
+
+    assert parse_time(text) == expected
+
+
+def test_many_arrays_are_aggregated_in_one_pass() -> None:
+    """Elements of many arrays mixed with plain jobs: each array id gets its own
+    elements' aggregate, a plain id its row, an absent id nothing."""
+    line = "{id}|{arr}|{state}|0|None|rjalice|debug|2026-12-07T01:00:00|2026-12-07T01:00:01|N/A|a"
+    rows = [line.format(id=f"{a}_{k}", arr=a, state="RUNNING" if (a, k) == (7, 3) else "PENDING")
+            for a in range(5, 10) for k in range(50)]
+    rows += [line.format(id="42", arr="42", state="COMPLETED")]
+    result = CommandResult(argv=("squeue",), exit_status=0, stdout="\n".join(rows) + "\n", stderr="")
+    got = SlurmDialect().parse_status(result, ["7", "8", "42", "99"])
+    assert set(got) == {"7", "8", "42"}
+    assert got["7"].state is JobState.RUNNING and "50 elements" in (got["7"].reason or "")
+    assert got["8"].state is JobState.QUEUED
+    assert got["42"].state is JobState.COMPLETED

@@ -35,12 +35,19 @@ def select(
     rows = list(rows)
     by_id = {own_id(r): r for r in rows}
     found: dict[str, JobInfo] = {}
+    wanted_arrays = set()
     for job_id in ids:
         if job_id in by_id:
             found[job_id] = to_info(by_id[job_id])
-            continue
-        elements = [to_info(r) for r in rows if array_id(r) == job_id]
-        if elements:
+        else:
+            wanted_arrays.add(job_id)
+    if wanted_arrays:  # one pass over the rows for all arrays asked for: linear, not ids x rows
+        members: dict[str, list[JobInfo]] = {}
+        for row in rows:
+            parent = array_id(row)
+            if parent in wanted_arrays:
+                members.setdefault(parent, []).append(to_info(row))
+        for job_id, elements in members.items():
             found[job_id] = aggregate_array(job_id, elements)
     return found
 

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from remotejobs.errors import SchedulerError
 from remotejobs.models import JobInfo
@@ -74,13 +75,16 @@ class Row:
     name: str
 
 
+@lru_cache(maxsize=8192)
 def parse_time(text: str) -> datetime | None:
-    """``2026-11-22T03:25:55`` -> naive datetime (cluster local time); unset -> None."""
+    """``2026-11-22T03:25:55`` -> naive datetime (cluster local time); unset or any other
+    form -> None. Cached: a queue repeats the same times many times over, and
+    ``fromisoformat`` on the checked shape is ~20x faster than ``strptime``."""
     text = text.strip()
-    if text in _UNSET:
+    if len(text) != 19 or text[10] != "T" or not text[:4].isdigit():
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
 
