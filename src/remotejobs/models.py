@@ -84,8 +84,10 @@ class JobSpec(_Frozen):
     """What to run. Validation errors name the field and the rule broken.
 
     ``arguments`` reach the program verbatim (no shell interprets them). ``directory`` is
-    the remote working directory (default: a fresh job directory made by the backend);
-    ``stdout``/``stderr`` are file paths, relative ones to the working directory.
+    the remote working directory (default: a fresh job directory made by the backend); a
+    relative one is relative to the remote home directory, as every relative remote path
+    (docs/configuration.md, "Relative paths"). ``stdout``/``stderr`` are file paths,
+    relative ones to the working directory.
     """
 
     executable: str = Field(min_length=1)

@@ -152,3 +152,18 @@ def test_opening_local_imports_neither_paramiko_nor_requests(tmp_path: Path) -> 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_relative_paths_resolve_against_the_users_home(state: Path, tmp_path: Path) -> None:
+    """docs/configuration.md "Relative paths": upload targets and a job's directory share one
+    base, here the user's home ``<state_dir>/users/<user>/files``."""
+    resource = _open(state)
+    local = tmp_path / "input.txt"
+    local.write_text("payload\n")
+    home = state / "users" / "alice" / "files"
+    remote = resource.upload(local, "inbox")
+    assert remote == str(home / "inbox" / "input.txt") == resource.upload(local, "~/inbox")
+    job = resource.submit(JobSpec(executable="/bin/sh", arguments=("-c", "pwd; cat input.txt"), directory="inbox"))
+    assert job.wait(timeout=30).state is JobState.COMPLETED
+    (out,) = job.download(tmp_path / "out", name="stdout")
+    assert out.read_text() == f"{home / 'inbox'}\npayload\n"

@@ -5,6 +5,7 @@ Slurm commands directly, as a tool on a login node would)."""
 from __future__ import annotations
 
 import getpass
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,28 @@ def test_ping_without_session_leaves_no_connection_behind(
     unreachable = remotejobs.open_resource(backend="slurm", host="127.0.0.1", port=1, connect_timeout=2,
                                            username=alice["name"], known_hosts=ssh_settings["known_hosts"])
     assert unreachable.ping() is False
+
+
+def test_relative_paths_resolve_against_the_remote_home(
+    ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """docs/configuration.md "Relative paths": with ``job_root`` elsewhere (absolute), a
+    relative upload target and a relative job directory still mean the same place in $HOME."""
+    alice = cluster_users[0]
+    tag = secrets.token_hex(4)
+    resource = ssh_resource(ssh_settings, alice, job_root=f"/tmp/rj-paths-{tag}")
+    resource.login(alice["name"])
+    inbox = f"rj-paths-inbox-{tag}"
+    try:
+        local = tmp_path / "input.txt"
+        local.write_text("payload\n")
+        assert resource.upload(local, inbox) == f"{alice['home']}/{inbox}/input.txt"
+        job = resource.submit(JobSpec(executable="/bin/sh", arguments=("-c", "pwd; cat input.txt"),
+                                      directory=inbox))
+        info = job.wait(timeout=90)
+        assert info.state is JobState.COMPLETED, info
+        (out,) = job.download(tmp_path / "out", name="stdout")
+        assert out.read_text() == f"{alice['home']}/{inbox}\npayload\n"
+    finally:
+        resource.transport.run(["rm", "-rf", "--", f"/tmp/rj-paths-{tag}", f"{alice['home']}/{inbox}"])
+        resource.close()

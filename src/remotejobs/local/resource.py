@@ -109,7 +109,7 @@ class LocalResource(ComputeResource[LocalSettings]):
         job_id = self.store.new_id()
         job_dir = self.store.jobs_dir(self._me) / job_id
         job_dir.mkdir(parents=True, mode=0o700)
-        workdir = Path(spec.directory).expanduser() if spec.directory else job_dir
+        workdir = self._home_path(spec.directory) if spec.directory else job_dir
         if not workdir.is_dir():
             raise SubmissionError(f"Working directory {str(workdir)!r} does not exist")
 
@@ -188,11 +188,17 @@ class LocalResource(ComputeResource[LocalSettings]):
                 os.killpg(int(started["pgid"]), signal.SIGTERM)
 
     # -- files ----------------------------------------------------------------------
+    def _home_path(self, path: str) -> Path:
+        """The rule for relative paths (a job's ``directory``, upload targets): relative to
+        this user's home here, ``<state_dir>/users/<user>/files`` (``~/`` means the same),
+        so that a job can run in the directory a file was uploaded to."""
+        home = self.store.user_dir(self._me) / "files"
+        if path == "~" or path.startswith("~/"):
+            path = path[2:]
+        return home / path
+
     def _upload(self, local_path: Path, remote_dir: str) -> str:
-        folder = Path(remote_dir).expanduser()
-        if not folder.is_absolute():
-            folder = self.store.user_dir(self._me) / "files" / folder
-        target = folder / local_path.name
+        target = self._home_path(remote_dir) / local_path.name
         self._files.put(str(local_path), str(target))
         return str(target)
 

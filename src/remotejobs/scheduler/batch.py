@@ -124,9 +124,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         home = transport.home()
         if not home.startswith("/"):
             raise TransportError(f"Could not find the home directory on {transport.description}")
-        root = self.settings.job_root
-        self._root = root if root.startswith("/") else posixpath.join(home, root)
         self._home = home
+        self._root = self._remote_path(self.settings.job_root)
         self._transport = transport
         return getattr(transport, "user", None) or username or "unknown"
 
@@ -160,13 +159,19 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         log.debug("run %s", command.argv)
         return self.transport.run(command.argv, stdin=command.stdin, idempotent=idempotent)
 
+    def _remote_path(self, path: str) -> str:
+        """``path`` made absolute by the one rule for relative remote paths (``job_root``,
+        a job's ``directory``, upload targets): relative to the remote home directory; a
+        leading ``~/`` means the same."""
+        if path == "~" or path.startswith("~/"):
+            path = path[2:]
+        return path if path.startswith("/") else posixpath.join(self._home, path)
+
     # -- jobs -----------------------------------------------------------------------
     def _context_for(self, spec: JobSpec) -> ScriptContext:
         stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(4)
         job_dir = posixpath.join(self._root, "jobs", stamp)
-        workdir = spec.directory or job_dir
-        if not workdir.startswith("/"):
-            workdir = posixpath.join(posixpath.dirname(self._root), workdir)
+        workdir = self._remote_path(spec.directory) if spec.directory else job_dir
 
         def out(path: str | None, default: str) -> str:
             if path is None:
@@ -308,7 +313,7 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
     # -- files ----------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:
         # absolute, so that a job (which runs in its own directory) can open the result
-        remote_dir = posixpath.join(self._home, remote_dir)
+        remote_dir = self._remote_path(remote_dir)
         target = posixpath.join(remote_dir, local_path.name)
         self.transport.makedirs(remote_dir)
         self.transport.put(str(local_path), target)
