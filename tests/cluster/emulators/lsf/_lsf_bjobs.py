@@ -210,7 +210,7 @@ def select(opts: dict[str, object], ids: list[str], me: str) -> tuple[list[emu.V
             found = emu.views([job], me) if job else []
             if ref and ref[1] is not None:
                 found = [v for v in found if v.idx == ref[1] and v.job.is_array]
-            items += found or [f"Job <{text}> is not found"]
+            items += found or [f"Job <{text}> is not found"]  # IBM LSB_BJOBS_CONSISTENT_EXIT_CODE page
         return items, ""
     user = str(opts.get("-u") or me)
     found = emu.views(emu.all_jobs(None if user == "all" else user), me)

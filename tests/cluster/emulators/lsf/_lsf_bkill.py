@@ -57,12 +57,12 @@ def kill_one(text: str, sig: str, me: str) -> tuple[bool, str]:
     if ref and ref[1] is not None:
         found = [v for v in found if v.idx == ref[1] and v.job.is_array]
     if job is None or not found:
-        return False, f"Job <{text}>: No matching job found"
+        return False, f"Job <{text}>: No matching job found"  # [assumed] wording (README)
     if job.user != me and os.getuid() != 0:
-        return False, f"Job <{text}>: User permission denied"
+        return False, f"Job <{text}>: User permission denied"  # [assumed] wording (README)
     alive = [v for v in found if not v.final]
     if not alive:
-        return False, f"Job <{text}>: Job has already finished"
+        return False, f"Job <{text}>: Job has already finished"  # real, via PAC (Mantid LSFJobManager.cpp)
     terminate = sig in ("", "KILL", "TERM", "INT")
     if terminate:
         for v in alive:

@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
     queue_given = "-q" in opts
     queue = str(opts.get("-q") or emu.DEFAULT_QUEUE).split()[0]
     if queue not in emu.QUEUES:
-        fail(queue, "No such queue")
+        fail(queue, "No such queue")  # [assumed] wording (README)
     name = str(opts.get("-J") or display)
     indices: list[int] = []
     step, limit = 1, None
@@ -250,7 +250,7 @@ def main(argv: list[str]) -> int:
         emu.slurm(["scontrol", "release", str(job_id)])
     where = f"queue <{queue}>" if queue_given else f"default queue <{queue}>"
     stream = sys.stderr if os.environ.get("BSUB_STDERR") else sys.stdout
-    stream.write(f"Job <{job_id}> is submitted to {where}.\n")
+    stream.write(f"Job <{job_id}> is submitted to {where}.\n")  # nextflow LsfExecutorTest.groovy, IBM bsub page
     stream.flush()
     return wait_for(job_id, me) if opts.get("-K") else 0
 

@@ -134,7 +134,7 @@ def _views_of(lit: Lit, me: str) -> list[emu.View]:
     else:
         found = [v for v in emu.views(emu.all_jobs(me), me) if v.job.rec["name"] == lit.target]
     if not found:
-        raise DepError(f"{lit.text}: No matching job found. Job not submitted.")
+        raise DepError(f"{lit.text}: No matching job found. Job not submitted.")  # [assumed] wording
     return found
 
 

@@ -1,7 +1,8 @@
 """Shared core of the LSF 10.1 CLI emulator: configuration, job records, Slurm state.
 
-The emulated facts come from /work/shared/reference/scheduler-cli-formats.md section 1
-("ref §1.x" below); where the reference is silent the choice is marked [emu].
+"ref §1.x" below cites sections of the project's earlier notes, which are not part of this
+repository; the public source of each message and format is listed in README.md ("Sources"),
+and choices no public source shows are marked [emu]/[assumed] and listed under "Assumed".
 
 Ids: the LSF job id is the Slurm job id (array: the Slurm array job id), so ids are
 unique, monotonically increasing integers (ref §1.7 item 1).
@@ -183,7 +184,7 @@ ARCHIVED = ".cleaned.json"
 
 def all_jobs(user: str | None = None, archived: bool = False) -> list[Job]:
     """Jobs of ``user`` (None: all users), ordered by id; with ``archived`` also those
-    whose every element is past CLEAN_PERIOD (only bhist sees them, as in LSF)."""
+    whose every element is past CLEAN_PERIOD (in LSF only bhist, not emulated, sees them)."""
     base = os.path.join(SPOOL, "jobs")
     try:
         users = [user] if user else sorted(os.listdir(base))
@@ -402,13 +403,28 @@ def views(jobs: list[Job], me: str, include_cleaned: bool = False) -> list[View]
 
 
 # -- formatting helpers ------------------------------------------------------------------
+def display_year() -> bool:
+    """``LSB_DISPLAY_YEAR`` of lsf.conf (y|Y|n|N, default N): IBM's page
+    https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_config_ref/lsf.conf.lsb_display_year.5.html
+    ("inclusion of the year in the time string displayed by the commands bjobs -l, bacct -l,
+    and bhist -l|-b|-t")."""
+    return read_conf("lsf.conf").get("LSB_DISPLAY_YEAR", "N").upper() == "Y"
+
+
 def lsf_time(epoch: float | None, suffix: str = "") -> str:
-    """``%b %e %H:%M`` (ref §1.3: no year, space-padded day), or "" when unknown."""
+    """``%b %e %H:%M`` (ref §1.3: no year, space-padded day), or "" when unknown. With
+    LSB_DISPLAY_YEAR the year follows (``Jan  1 10:21 2010 L``): the shape BatchEuphoria, a
+    client of real LSF, documents for ``bjobs -o`` times (TheRoddyWMS/BatchEuphoria,
+    LSFJobManager.groovy parseTime) [assumed: that LSB_DISPLAY_YEAR is the switch for -o;
+    IBM's page names only bjobs -l, bacct -l and bhist]."""
     if epoch is None:
         return ""
-    return time.strftime("%b %e %H:%M", time.localtime(epoch)) + suffix
+    stamp = "%b %e %H:%M %Y" if display_year() else "%b %e %H:%M"
+    return time.strftime(stamp, time.localtime(epoch)) + suffix
 
 
 def long_time(epoch: float) -> str:
-    """``Wed Oct 19 17:10:27`` as in bjobs -l / bhist -l (ref §1.3, §1.5)."""
-    return time.strftime("%a %b %e %H:%M:%S", time.localtime(epoch))
+    """``Wed Oct 19 17:10:27`` as in bjobs -l (ref §1.3), with `` 2022`` appended under
+    LSB_DISPLAY_YEAR (IBM's LSB_DISPLAY_YEAR page, above)."""
+    stamp = "%a %b %e %H:%M:%S %Y" if display_year() else "%a %b %e %H:%M:%S"
+    return time.strftime(stamp, time.localtime(epoch))

@@ -1,6 +1,7 @@
 """Torque emulator ``qstat`` and ``qdel`` (``qsub`` is in _torque_qsub.py).
 
-From ``/work/shared/reference/scheduler-cli-formats.md``:
+From the project's earlier notes (section numbers below; not part of this repository; the
+public source of each message is listed in README.md, "Sources" and "Assumed"):
 
 - 2.2 qstat: default table, ``-f`` (``-1`` unwrapped), ``-x`` XML (implies -f), ``-t``
   expands array elements (array parents show as ``N[]``). Unknown ids print

@@ -1,8 +1,9 @@
 """Torque emulator core: server state, Slurm queries and the Torque view of a job.
 
 The emulator speaks Torque 6 (Adaptive Computing) on the outside and runs every job on
-the real Slurm underneath. Facts reproduced come from
-``/work/shared/reference/scheduler-cli-formats.md`` section 2 ("Torque"):
+the real Slurm underneath. Section numbers below ("2.2") are those of the project's earlier
+notes, which are not part of this repository; the public source of each fact is listed in
+README.md ("Sources"), and what none shows under "Assumed":
 
 - ids are ``N.<server>`` (arrays ``N[].<server>``, elements ``N[i].<server>``), 2.1/2.2;
   N is the Slurm job id (array: the Slurm array job id), the server the short hostname;
@@ -227,6 +228,6 @@ def torque_exit(job: dict[str, Any]) -> int | None:
         return JOB_EXEC_FAIL1
     raw = int(job.get("exit_code") or 0)
     if state == "CANCELLED" and raw == 0:
-        return 271  # deleted before its shell reported anything: 256 + SIGTERM [mem]
+        return 271  # deleted before its shell reported anything: 256 + SIGTERM [assumed] (README)
     signal = raw & 0x7F
     return 256 + signal if signal else (raw >> 8) & 0xFF

@@ -1,6 +1,7 @@
 """Torque emulator ``qsub``: Torque options and ``#PBS`` directives -> one ``sbatch`` call.
 
-Behaviour from ``/work/shared/reference/scheduler-cli-formats.md`` section 2.1:
+Behaviour from section 2.1 of the project's earlier notes (not in this repository; public
+sources: README.md):
 
 - ``qsub [opts] [script]``; without a script the job is read from stdin and named ``STDIN``,
   otherwise it is named after the script's basename; ``#PBS`` directives are read from the
@@ -164,7 +165,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"qsub: {exc}\n{_USAGE}")
         return 2
     if any(letter == "I" for letter, _ in cli):
-        return emu.fail("qsub", "interactive jobs are not supported by this emulator", 1)
+        return emu.fail("qsub", "interactive jobs are not supported by this emulator", 1)  # [assumed] (README)
     if rest:
         try:
             with open(rest[0], encoding="utf-8", errors="surrogateescape") as handle:

@@ -1,6 +1,7 @@
 """Torque emulator: the jobs the server shows and their three output formats.
 
-Formats follow ``/work/shared/reference/scheduler-cli-formats.md`` section 2.2:
+Formats follow section 2.2 of the project's earlier notes (not in this repository; public
+sources: README.md):
 
 - default table: ``Job ID`` column 25 wide, Name 16 (longer names shown as ``...`` +
   tail), User 15, ``Time Use`` 8 right-aligned (``0`` when no cput), state letter, queue;
