@@ -132,7 +132,7 @@ class PacHandler(BaseHTTPRequestHandler):
                     return self._send(str(value), "text/plain")
                 return self._send(wire.xml_error(_ROOTS.get(op, "Message"), str(value), op == "submitapp"))
             if op == "ping":
-                return self._send("Web Services are ready on the PAC emulator", "text/plain")
+                return self._send("Web Services are ready on the PAC emulator", "text/plain")  # Mantid ping()
             if op == "logon":
                 return self._logon(body)
             user, why = self.server.tokens.user_of(token_from_cookie(self.headers.get("Cookie")))
@@ -160,12 +160,12 @@ class PacHandler(BaseHTTPRequestHandler):
         if self.server.take_fault("token") is None and self.server.checker.check(user, password):
             token, _ = self.server.tokens.issue(user)
             return self._send(f"{self.server.base_url}\n{token}\n", "text/plain")
-        self._send("Error: authentication failed. Invalid username or password.\n", "text/plain")
+        self._send("Error: authentication failed. Invalid username or password.\n", "text/plain")  # [assumed]
 
     def _logon(self, body: bytes) -> None:
         user, password = wire.parse_logon(body)
         if not self.server.checker.check(user, password):
-            return self._send(wire.xml_error("User", "Incorrect user name or password."))
+            return self._send(wire.xml_error("User", "Incorrect user name or password."))  # [assumed] wording
         token, jtoken = self.server.tokens.issue(user)
         quoted = escape(token, {'"': "&quot;"})
         self._send(f"{wire.XML_HEAD}<User><jtoken>{jtoken}</jtoken><token>{quoted}</token></User>")
@@ -174,7 +174,7 @@ class PacHandler(BaseHTTPRequestHandler):
         service = self.server.service
         if op == "logout":
             self.server.tokens.revoke(token_from_cookie(self.headers.get("Cookie")))
-            return self._send("ok", "text/plain")
+            return self._send("ok", "text/plain")  # pac_api.py logout: content == 'ok'
         if op == "submitapp":
             app, params = wire.parse_submit(body, self.headers.get("Content-Type", ""))
             return self._send(wire.xml_element("Job", {"id": service.submit(user, app, params)}))
@@ -193,7 +193,7 @@ class PacHandler(BaseHTTPRequestHandler):
         if op == "jobOperation" and len(args) == 2:
             action, job_id = args
             if action != "kill":
-                raise Refused(f"The job operation {action} is not supported by this server.")
+                raise Refused(f"The job operation {action} is not supported by this server.")  # [assumed]
             message = service.kill(user, job_id)
             return self._send(wire.xml_element("Job", {"actionMsg": message, "id": job_id}))
         if op == "upfile" and args:

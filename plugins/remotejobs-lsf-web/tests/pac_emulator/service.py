@@ -146,9 +146,9 @@ class PacService:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise Refused(f"Job <{job_id}>: No matching job found")
+            raise Refused(f"Job <{job_id}>: No matching job found")  # [assumed] (LSF-like, README)
         if job.user != user:
-            raise Refused(f"Job <{job_id}>: User permission denied")
+            raise Refused(f"Job <{job_id}>: User permission denied")  # [assumed] (LSF-like, README)
         return job
 
     # -- files -------------------------------------------------------------------------
@@ -180,14 +180,14 @@ class PacService:
         base = self._home(user) if job_id == "0" else self._own(user, job_id).job_dir
         name = file_name.replace("\\", "/").rsplit("/", 1)[-1]
         if name in ("", ".", ".."):
-            raise Refused("The file name is missing.")
+            raise Refused("The file name is missing.")  # [assumed]
         directory = os.path.normpath(os.path.join(base, dir_name))
         made = run_as(user, ["mkdir", "-p", "--", directory])
         wrote = run_as(user, ["tee", "--", os.path.join(directory, name)], stdin=data) if made.returncode == 0 \
             else made
         if wrote.returncode != 0:
             raise Refused(f"Failed to upload {name}: {wrote.stderr.decode(errors='replace').strip()}")
-        return f"Uploaded file {name} to {directory} successfully."
+        return f"Uploaded file {name} to {directory} successfully."  # "successfully": pac_api.py; rest [assumed]
 
     @staticmethod
     def _home(user: str) -> str:

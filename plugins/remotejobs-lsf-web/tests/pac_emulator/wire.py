@@ -127,7 +127,7 @@ def xml_jobs(jobs: Iterable[Mapping[str, str]]) -> str:
     """A ``<Jobs>`` answer; ``<note>`` when there are none (ref §1.2)."""
     items = [f"<Job>{_children(job)}</Job>" for job in jobs]
     if not items:
-        return f"{XML_HEAD}<Jobs><note>No job found</note></Jobs>"
+        return f"{XML_HEAD}<Jobs><note>No job found</note></Jobs>"  # <note> read by pacclient.py; wording [assumed]
     return f"{XML_HEAD}<Jobs>{''.join(items)}</Jobs>"
 
 
