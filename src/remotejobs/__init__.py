@@ -15,7 +15,7 @@ from remotejobs.errors import (
 )
 from remotejobs.hookspecs import hookimpl
 from remotejobs.job import Job
-from remotejobs.models import Capability, Dependency, JobInfo, JobSpec, JobState
+from remotejobs.models import Capability, Dependency, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
 
 __version__ = "0.1.0"
@@ -27,6 +27,7 @@ __all__ = [
     "ComputeResource",
     "ConfigurationError",
     "Dependency",
+    "DependencyGroup",
     "Job",
     "JobInfo",
     "JobNotFoundError",

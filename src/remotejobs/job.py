@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from remotejobs.models import JobInfo
     from remotejobs.resource import ComputeResource
+    from remotejobs.workflow.conditions import Condition, Kind
 
 __all__ = ["Job", "JobRef", "job_id_of"]
 
@@ -38,6 +39,33 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.id!r} on {self.resource.name!r}>"
+
+    # -- conditions (remotejobs.workflow.conditions) --------------------------------
+    @property
+    def done(self) -> Condition:
+        """Condition: the job completed successfully (scheduler: afterok, ``done()``)."""
+        return self._atom("done")
+
+    @property
+    def ended(self) -> Condition:
+        """Condition: the job reached a final state, whatever it is (afterany, ``ended()``)."""
+        return self._atom("ended")
+
+    @property
+    def failed(self) -> Condition:
+        """Condition: the job ended unsuccessfully: failed, cancelled or timed out
+        (afternotok, ``exit()``)."""
+        return self._atom("failed")
+
+    @property
+    def started(self) -> Condition:
+        """Condition: the job started running (after, ``started()``)."""
+        return self._atom("started")
+
+    def _atom(self, kind: Kind) -> Condition:
+        from remotejobs.workflow.conditions import Atom
+
+        return Atom(self, kind)
 
 
 #: A job handle or a bare job id.

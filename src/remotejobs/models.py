@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Capability", "Dependency", "JobInfo", "JobSpec", "JobState", "merge_info"]
+__all__ = ["Capability", "Dependency", "DependencyGroup", "JobInfo", "JobSpec", "JobState", "merge_info"]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -60,6 +61,8 @@ class Capability(enum.Enum):
 
     ARRAYS = "arrays"
     DEPENDENCIES = "dependencies"
+    #: ``depends_on`` may be a :class:`DependencyGroup` joined with ``any`` (an "or").
+    DEPENDENCY_ANY = "dependency-any"
     FILE_TRANSFER = "file-transfer"
     LOGIN_REQUIRED = "login-required"
     WALLTIME = "walltime"
@@ -78,6 +81,20 @@ class Dependency(_Frozen):
 
     condition: str = Field(default="afterok", pattern=r"^(afterok|afterany|afternotok|after)$")
     job_ids: tuple[str, ...] = Field(min_length=1)
+
+
+class DependencyGroup(_Frozen):
+    """Several :class:`Dependency` clauses joined by one operator: ``all`` (every clause
+    holds; Slurm ``,``, LSF ``&&``, Torque ``,``) or ``any`` (at least one holds; Slurm
+    ``?``, LSF ``||``; needs :attr:`Capability.DEPENDENCY_ANY`)."""
+
+    clauses: tuple[Dependency, ...] = Field(min_length=1)
+    join: Literal["all", "any"] = "all"
+
+    @classmethod
+    def of(cls, dependency: Dependency | DependencyGroup) -> DependencyGroup:
+        """``dependency`` as a group (a single clause becomes a group of one)."""
+        return dependency if isinstance(dependency, DependencyGroup) else cls(clauses=(dependency,))
 
 
 class JobSpec(_Frozen):
@@ -103,7 +120,8 @@ class JobSpec(_Frozen):
     stdout: str | None = None
     stderr: str | None = None
     array: str | None = Field(default=None, pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
-    depends_on: Dependency | None = None
+    #: Start condition on jobs of the same resource (the scheduler enforces it).
+    depends_on: Dependency | DependencyGroup | None = None
 
     @field_validator("environment")
     @classmethod

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
@@ -33,6 +33,9 @@ from remotejobs.errors import (
 )
 from remotejobs.job import Job, JobRef, job_id_of
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info
+
+if TYPE_CHECKING:
+    from remotejobs.workflow.conditions import Condition
 
 __all__ = ["BackendSettings", "ComputeResource", "SettingsT_co"]
 
@@ -236,18 +239,27 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
                 raise TransferError(f"Local file {str(path)!r} does not exist", path=str(path))
             return self._upload(path, remote_dir)
 
-    def submit(self, spec: JobSpec) -> Job:
+    def submit(self, spec: JobSpec, after: Condition | None = None) -> Job:
         """Submit ``spec``; the returned handle's ``id`` is the scheduler's id.
 
         On return the scheduler has accepted the job. :raises SubmissionError: refused,
         or (``transient=True``) outcome unknown: check :meth:`jobs` before resubmitting.
+
+        ``after`` (built from job handles: ``a.done & ~b.failed``, see
+        :mod:`remotejobs.workflow.conditions`) makes the job start only when it holds.
         """
+        if after is not None:
+            from remotejobs.workflow.native import submit_after
+
+            return submit_after(self, spec, after)
         with self._context():
             self._active()
             if spec.array is not None:
                 self._require(Capability.ARRAYS, "job arrays")
             if spec.depends_on is not None:
                 self._require(Capability.DEPENDENCIES, "job dependencies")
+                if getattr(spec.depends_on, "join", "all") == "any":
+                    self._require(Capability.DEPENDENCY_ANY, "'any' dependency groups")
             job_id = self._submit(spec)
             with self._lock:
                 self._known[job_id] = JobInfo(id=job_id, name=spec.name, state=JobState.QUEUED)

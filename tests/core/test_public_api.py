@@ -9,7 +9,8 @@ import remotejobs.errors
 def test_exported_names() -> None:
     assert set(remotejobs.__all__) == {
         "AuthenticationError", "BackendSettings", "Capability", "ComputeResource", "ConfigurationError",
-        "Dependency", "Job", "JobInfo", "JobNotFoundError", "JobSpec", "JobState", "NotLoggedInError",
+        "Dependency", "DependencyGroup", "Job", "JobInfo", "JobNotFoundError", "JobSpec", "JobState",
+        "NotLoggedInError",
         "RemoteJobsError", "SchedulerError", "SessionExpiredError", "SubmissionError", "TransferError",
         "TransportError", "__version__", "available_backends", "hookimpl", "open_resource", "plugin_failures",
     }

@@ -16,7 +16,10 @@ Facts from /work/shared/reference/scheduler-cli-formats.md §1 and §6 ("ref §1
 - Cancel: ``bkill``; ``Job has already finished`` is a no-op, ``No matching job found``
   and ``User permission denied`` mean JobNotFoundError (§1.4).
 - Dependencies: afterok -> ``done()``, afternotok -> ``exit()``, afterany -> ``ended()``,
-  after -> ``started()``, joined with ``&&`` (§1.1).
+  after -> ``started()``; the ids of a clause joined with ``&&``, clauses with ``&&``
+  (group ``all``) or ``||`` (group ``any``) (§1.1). ``!`` is not written: LSF evaluates
+  ``!cond`` at each scheduling pass and dispatches as soon as it holds, i.e. while the
+  other job is still pending; a negated workflow condition becomes ``exit()``/``done()``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.transport.base import CommandResult
 from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
@@ -39,7 +42,7 @@ from remotejobs_lsf.settings import LsfSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LsfDialect", "format_runlimit", "lsf_job_name"]
+__all__ = ["LsfDialect", "dependency_expression", "format_runlimit", "lsf_job_name"]
 
 _SUBMITTED = re.compile(r"Job <(\d+)> is submitted to (default )?queue <([^>]+)>")
 _RETRY = "Cannot connect to LSF. Please wait ..."
@@ -54,6 +57,17 @@ def lsf_job_name(name: str) -> str:
     syntax, §1.1) become ``(`` ``)``."""
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
     return text.replace("[", "(").replace("]", ")")
+
+
+def dependency_expression(group: DependencyGroup) -> str:
+    """The ``-w`` expression for ``group`` (see the module doc)."""
+
+    def clause(condition: str, ids: tuple[str, ...]) -> str:
+        text = " && ".join(f"{_CONDITIONS[condition]}({_dep_target(i)})" for i in ids)
+        return f"({text})" if len(ids) > 1 and group.join == "any" and len(group.clauses) > 1 else text
+
+    joiner = " && " if group.join == "all" else " || "
+    return joiner.join(clause(c.condition, c.job_ids) for c in group.clauses)
 
 
 def format_runlimit(walltime: timedelta) -> str:
@@ -87,7 +101,8 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
         "ZOMBI": JobState.UNKNOWN,
     }
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES,
+         Capability.DEPENDENCY_ANY}
     )
 
     def __init__(self, bin_dir: str = "", limit_unit: Literal["KB", "MB", "GB"] = "MB",
@@ -127,8 +142,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
                  ("-o", ctx.stdout + ("-%I" if array and spec.stdout is None else "")),
                  ("-e", ctx.stderr + ("-%I" if array and spec.stderr is None else ""))]
         if spec.depends_on is not None:
-            condition = _CONDITIONS[spec.depends_on.condition]
-            opts.append(("-w", " && ".join(f"{condition}({_dep_target(i)})" for i in spec.depends_on.job_ids)))
+            opts.append(("-w", dependency_expression(DependencyGroup.of(spec.depends_on))))
         return opts
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:

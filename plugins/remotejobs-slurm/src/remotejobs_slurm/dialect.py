@@ -36,7 +36,7 @@ from datetime import timedelta
 from typing import ClassVar, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
@@ -51,7 +51,7 @@ from remotejobs_slurm._parse import (
 )
 from remotejobs_slurm.settings import SlurmSettings
 
-__all__ = ["SlurmDialect", "format_walltime", "slurm_job_name"]
+__all__ = ["SlurmDialect", "dependency_value", "format_walltime", "slurm_job_name"]
 
 # Values that sbatch's #SBATCH tokenizer reads as one word whatever its quoting rules.
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
@@ -85,6 +85,16 @@ def format_walltime(walltime: timedelta) -> str:
     seconds = max(1, math.ceil(walltime.total_seconds()))
     days, rest = divmod(seconds, 86400)
     return f"{days}-{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
+def dependency_value(group: DependencyGroup) -> str:
+    """The ``--dependency`` value (sbatch(1) "-d, --dependency"): each clause
+    ``type:id[:id...]``; clauses joined by ``,`` (all must hold) or ``?`` (any may)."""
+    bad = [i for c in group.clauses for i in c.job_ids if not _JOB_ID.match(i)]
+    if bad:
+        raise InvalidJobSpecError(f"Not Slurm job ids in depends_on: {', '.join(map(repr, bad))}")
+    joiner = "," if group.join == "all" else "?"
+    return joiner.join(":".join([c.condition, *c.job_ids]) for c in group.clauses)
 
 
 def _io_path(path: str, array: bool) -> str:
@@ -135,7 +145,8 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         "DEADLINE": JobState.TIMEOUT,
     }
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES,
+         Capability.DEPENDENCY_ANY}
     )
 
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
@@ -172,10 +183,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         if spec.array is not None:
             opts.append(("--array", spec.array))
         if spec.depends_on is not None:
-            bad = [i for i in spec.depends_on.job_ids if not _JOB_ID.match(i)]
-            if bad:
-                raise InvalidJobSpecError(f"Not Slurm job ids in depends_on: {', '.join(map(repr, bad))}")
-            opts.append(("--dependency", ":".join([spec.depends_on.condition, *spec.depends_on.job_ids])))
+            opts.append(("--dependency", dependency_value(DependencyGroup.of(spec.depends_on))))
         return opts
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Capability, JobInfo, JobSpec
+from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
@@ -38,7 +38,7 @@ from remotejobs_torque._qstat_xml import parse_xml
 from remotejobs_torque._states import STATE_MAP, info_from_attrs, needs_marker, resolve
 from remotejobs_torque.settings import TorqueSettings
 
-__all__ = ["TorqueDialect", "id_key"]
+__all__ = ["TorqueDialect", "depend_value", "id_key"]
 
 _ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9_.-]+)?$")
 _SAFE = re.compile(r"^[A-Za-z0-9_./:=,+@%-]+$")
@@ -60,6 +60,16 @@ def _safe(value: str, what: str) -> str:
             "its options through a shell)",
         )
     return value
+
+
+def depend_value(group: DependencyGroup) -> str:
+    """``type:id[:id...][,type:id...]`` for ``-W depend=`` (qsub(1B) "depend=dependency_list":
+    every listed dependency must hold; Torque has no "or")."""
+    if group.join != "all":
+        raise InvalidJobSpecError("Torque dependencies cannot express 'any' (an or of conditions)",
+                                  hint="Use a DependencyGroup with join='all', or a workflow condition")
+    return ",".join(":".join([c.condition, *(_safe(i, "dependency id") for i in c.job_ids)])
+                    for c in group.clauses)
 
 
 def job_name(name: str | None) -> str:
@@ -113,8 +123,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         if spec.array:
             opts.append(("-t", spec.array))
         if spec.depends_on is not None:
-            ids = ":".join(_safe(i, "dependency id") for i in spec.depends_on.job_ids)
-            opts.append(("-W", f"depend={spec.depends_on.condition}:{ids}"))
+            opts.append(("-W", "depend=" + depend_value(DependencyGroup.of(spec.depends_on))))
         return opts
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:

@@ -1,0 +1,96 @@
+"""Live checks that workflow conditions become the scheduler's own dependencies.
+
+A plugin whose scheduler has :attr:`~remotejobs.models.Capability.DEPENDENCIES` reuses
+:class:`DependencyContract` with a ``dep_session`` fixture (a logged-in resource) and an
+:meth:`~DependencyContract.evidence` method returning what the scheduler itself shows
+about a waiting job (e.g. ``squeue -o %r``), so the test sees the job wait in the
+scheduler's queue, not in the client.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import ClassVar
+
+import pytest
+
+from remotejobs.errors import UnsupportedOperationError
+from remotejobs.job import Job
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.resource import ComputeResource
+
+__all__ = ["DependencyContract"]
+
+
+def _sh(script: str, name: str) -> JobSpec:
+    return JobSpec(executable="/bin/sh", arguments=("-c", script), name=name)
+
+
+class DependencyContract:
+    """Conditions on jobs of one resource wait in the scheduler's queue.
+
+    :cvar waiting: a regular expression found in :meth:`evidence` while a job waits on
+        its dependency.
+    :cvar timeout: seconds the short jobs of the tests may take.
+    """
+
+    waiting: ClassVar[str]
+    timeout: ClassVar[float] = 120.0
+
+    @pytest.fixture
+    def dep_session(self) -> ComputeResource:
+        raise NotImplementedError("override the dep_session fixture")
+
+    def evidence(self, session: ComputeResource, job: Job) -> str:
+        """What the scheduler's own tools say about ``job`` (raw text)."""
+        raise NotImplementedError
+
+    def _waits_natively(self, session: ComputeResource, job: Job) -> None:
+        text = self.evidence(session, job)
+        assert re.search(self.waiting, text), f"{job} does not wait on a scheduler dependency: {text!r}"
+        assert session.status(job).state in (JobState.QUEUED, JobState.HELD)
+
+    def _final(self, job: Job) -> JobInfo:
+        info = job.wait(timeout=self.timeout, poll_interval=1.0)
+        assert info.state.is_final, info
+        return info
+
+    def test_and_condition_waits_in_the_scheduler(self, dep_session: ComputeResource) -> None:
+        first = dep_session.submit(_sh("sleep 4", "rj-dep-a"))
+        second = dep_session.submit(_sh("sleep 2", "rj-dep-b"))
+        after = dep_session.submit(_sh("echo after", "rj-dep-and"), after=first.done & second.ended)
+        self._waits_natively(dep_session, after)
+        info = self._final(after)
+        assert info.state is JobState.COMPLETED, info
+        ends = [self._final(j).end_time for j in (first, second)]
+        assert info.start_time is None or all(e is None or info.start_time >= e for e in ends), (info, ends)
+
+    def test_or_condition_waits_in_the_scheduler(self, dep_session: ComputeResource) -> None:
+        failing = dep_session.submit(_sh("sleep 4; exit 1", "rj-dep-or1"))
+        passing = dep_session.submit(_sh("sleep 6", "rj-dep-or2"))
+        cond = failing.done | passing.done
+        if Capability.DEPENDENCY_ANY not in dep_session.capabilities:
+            with pytest.raises(UnsupportedOperationError, match="cannot enforce"):
+                dep_session.submit(_sh("echo or", "rj-dep-or"), after=cond)
+            return
+        either = dep_session.submit(_sh("echo or", "rj-dep-or"), after=cond)
+        self._waits_natively(dep_session, either)
+        assert self._final(failing).state is JobState.FAILED
+        assert self._final(either).state is JobState.COMPLETED
+
+    def test_negated_condition_is_the_failure_dependency(self, dep_session: ComputeResource) -> None:
+        failing = dep_session.submit(_sh("sleep 4; exit 3", "rj-dep-not"))
+        rescue = dep_session.submit(_sh("echo rescue", "rj-dep-rescue"), after=~failing.done)
+        self._waits_natively(dep_session, rescue)
+        assert self._final(failing).state is JobState.FAILED
+        assert self._final(rescue).state is JobState.COMPLETED
+
+    def test_decided_condition_submits_without_dependency(self, dep_session: ComputeResource) -> None:
+        first = dep_session.submit(_sh("true", "rj-dep-early"))
+        assert self._final(first).state is JobState.COMPLETED
+        deadline = time.monotonic() + self.timeout
+        later = dep_session.submit(_sh("true", "rj-dep-late"), after=first.done & ~first.failed)
+        assert not re.search(self.waiting, self.evidence(dep_session, later))
+        assert self._final(later).state is JobState.COMPLETED
+        assert time.monotonic() < deadline
