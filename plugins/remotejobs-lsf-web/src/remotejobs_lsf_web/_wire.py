@@ -1,6 +1,6 @@
 """The PAC web service's wire formats: request bodies built and answers parsed. Pure, no I/O.
 
-Every format here is specified in ``shared/reference/pac-webservice.md`` (cited by
+Every format here is specified in the project's earlier notes on the PAC web service (cited by
 section as "ref §x"). Parsers never raise on an unexpected shape: they return None or an
 empty result and the caller decides which error to raise.
 """

@@ -7,8 +7,8 @@ Facility software moving off Mantid's algorithm calls::
     out = SCARFTomoReconstruction(Action="JobStatus")      # UserName remembered
     out["RemoteJobsID"], out["RemoteJobsStatus"], ...
 
-Same actions, inputs and outputs as the algorithm (``shared/reference/pac-webservice.md``
-§2, seed ``SCARFTomoReconstruction v1``). Behaviour:
+Same actions, inputs and outputs as the algorithm (Mantid's ``SCARFTomoReconstruction``,
+mantidproject/mantid; seed ``SCARFTomoReconstruction v1``). Behaviour:
 
 * sessions are kept per user name in a process-wide table, so several users work at once;
   the last user name given is remembered and used when ``UserName`` is omitted;

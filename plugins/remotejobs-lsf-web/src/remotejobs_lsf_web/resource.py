@@ -1,6 +1,7 @@
 """The ``lsf-web`` backend: one user's session on an IBM Platform LSF Application Center.
 
-Wire formats: ``shared/reference/pac-webservice.md`` (ref §x). One pooled HTTP session per
+Wire formats: their public sources are listed in tests/pac_emulator/README.md ("ref §x" cites
+the project's earlier notes). One pooled HTTP session per
 resource object, so several users work side by side with their own tokens. A 200 answer
 carrying ``<errMsg>`` is always an error with the server's message; an ``<errMsg>`` that
 matches ``expired_pattern`` raises :class:`SessionExpiredError`, unless a password source

@@ -16,7 +16,7 @@ SCARF_PORTAL = "https://portal.scarf.rl.ac.uk"
 
 
 class LsfWebSettings(BackendSettings):
-    """How to reach one PAC web service (see ``shared/reference/pac-webservice.md``).
+    """How to reach one PAC web service (public sources of the formats: tests/pac_emulator/README.md).
 
     ``login_method``: ``pac-logon`` (standard ``webservice/pacclient/logon/``, needs
     ``base_url``) or ``token-script`` (SCARF's ``cgi-bin/token.py`` at ``token_url``, whose

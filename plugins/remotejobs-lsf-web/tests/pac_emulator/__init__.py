@@ -2,7 +2,7 @@
 
 Test infrastructure for remotejobs-lsf-web: real HTTP(S), real users (passwords checked by
 an SSH login to the test cluster), real jobs (LSF emulator over the test cluster's Slurm,
-or Slurm directly). Formats: ``shared/reference/pac-webservice.md`` (checklist §5).
+or Slurm directly). Formats and their public sources: README.md.
 
     with PacEmulator(checker=..., tls=make_tls_files(tmp)) as pac:
         pac.base_url, pac.token_url, pac.inject("jobs", errmsg="boom"), pac.expire_tokens()

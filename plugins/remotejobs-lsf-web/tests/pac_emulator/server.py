@@ -1,6 +1,6 @@
 """The HTTP(S) side of the emulated PAC: every endpoint the lsf-web backend and Mantid use.
 
-Follows the emulator checklist of ``shared/reference/pac-webservice.md`` §5: token script
+Follows the emulator checklist of the project's earlier notes (public sources: README.md): token script
 (GET query or POST form, ``//cgi-bin`` accepted), ``logon/``, cookie check (``#quote#``),
 ``ping/`` without auth, ``logout/``, ``submitapp``, ``jobs`` (with or without ``?``, ``/``,
 ``/<id>``, ``jobsforstatus``, ``jobsforname``), ``jobOperation/kill``, ``upfile``,

@@ -1,4 +1,4 @@
-"""Server side of the PAC wire formats (``shared/reference/pac-webservice.md``, "ref §x").
+"""Server side of the PAC wire formats (public sources: README.md; "ref §x" cites earlier notes).
 
 Parsing is tolerant the way the real service must be for real clients: nested multipart
 with unescaped XML values (ref §1.4), an upload whose file bytes run straight into the

@@ -1,6 +1,7 @@
 """Parsing ``bjobs -o`` output (delimited text or ``-json``) into :class:`JobInfo`.
 
-Facts from /work/shared/reference/scheduler-cli-formats.md ("ref §1.x", §6):
+Facts ("ref §1.x" cites the project's earlier notes; the public sources are listed in
+tests/cluster/emulators/lsf/README.md):
 
 - Rows come from ``bjobs -a -o "<FIELDS> delimiter='|'" -noheader`` or ``-o "<FIELDS>" -json``
   (§1.3). ``job_name`` is last, so a delimiter inside a name cannot shift columns.

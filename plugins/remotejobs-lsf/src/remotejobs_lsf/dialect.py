@@ -1,6 +1,7 @@
 """IBM Spectrum LSF's CLI as a pure :class:`SchedulerDialect`.
 
-Facts from /work/shared/reference/scheduler-cli-formats.md §1 and §6 ("ref §1.x"):
+Facts ("ref §1.x" cites the project's earlier notes; the public sources are listed in
+tests/cluster/emulators/lsf/README.md):
 
 - Submit: ``bsub -J <name> < script``; the script carries ``#BSUB`` directives, which LSF
   honours for a script on stdin whatever ``LSB_BSUB_PARSE_SCRIPT`` says (§1.1). Options:

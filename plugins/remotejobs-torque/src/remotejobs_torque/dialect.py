@@ -1,7 +1,8 @@
 """The Torque dialect: pure qsub/qstat/qdel argv builders and output parsers.
 
-Written against ``/work/shared/reference/scheduler-cli-formats.md`` sections 2 (Torque),
-3 (Slurm's torque wrappers) and 6 (parsing rules), and tested with golden outputs of both.
+Written against sections 2 (Torque), 3 (Slurm's torque wrappers) and 6 (parsing rules) of the
+project's earlier notes (public sources: tests/cluster/emulators/torque/README.md), and tested
+with golden outputs of both (real Torque outputs: tests/golden/real/).
 
 Choices forced by the Slurm wrapper (section 3.1, and its source: ``qsub`` builds one
 shell command line from the option values and runs it with backticks):
