@@ -65,3 +65,10 @@ def test_nextflow_bsub_answer() -> None:
     result = CommandResult(argv=("bsub",), exit_status=0, stdout=(REAL / "nextflow_bsub_answer.txt").read_text(),
                            stderr="")
     assert LsfDialect().parse_submit(result) == "2329803"
+
+
+@pytest.mark.parametrize("name", ["ibm_doc_bjobs_not_found_stderr.txt", "ibm_doc_bjobs_no_unfinished_stderr.txt"])
+@pytest.mark.parametrize("dialect", [LsfDialect(), JSON])
+def test_ibm_documented_empty_answers_are_empty_results(name: str, dialect: LsfDialect) -> None:
+    result = CommandResult(argv=("bjobs",), exit_status=255, stdout="", stderr=(REAL / name).read_text())
+    assert dialect.parse_status(result, ["123"]) == {}
