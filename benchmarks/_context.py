@@ -43,7 +43,8 @@ class Context:
         self.held_bin = self._bin_dir("held", hold=True)
         self.counted_bin = self._bin_dir("counted", hold=False)
         self.resources: list[SlurmResource] = []
-        self.job_names: set[str] = set()
+        #: Ids of jobs submitted by references that name jobs their own way (PSI/J).
+        self.foreign_ids: list[str] = []
 
     # ------------------------------------------------------------------ bin dirs
     def _bin_dir(self, name: str, *, hold: bool) -> Path:
@@ -92,6 +93,8 @@ class Context:
         return out.strip().split(";")[0]
 
     def close(self) -> None:
+        if self.foreign_ids:
+            subprocess.run([f"{self.slurm}/scancel", *self.foreign_ids], check=False, capture_output=True)
         for user in (self.user, self.other_user, "root"):
             subprocess.run([f"{self.slurm}/scancel", "-u", user, "-n", "rjbench"], check=False,
                            capture_output=True)

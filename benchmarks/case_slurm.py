@@ -51,8 +51,14 @@ def submit(ctx: Context) -> list[Comparison]:
     ours_local = Row(case, "remotejobs on the login node", "ms", timed(lambda: login_node.submit(spec), n))
     sbatch = Row(case, "local sbatch loop", "ms", timed(lambda: ctx.local_sbatch(ctx.user), n), reference=True)
     executor = _psij_executor(ctx.held_bin)
-    executor.submit(_psij_job())
-    psij_row = Row(case, "PSI/J (locally)", "ms", timed(lambda: executor.submit(_psij_job()), n), reference=True)
+
+    def psij_submit() -> None:
+        job = _psij_job()
+        executor.submit(job)
+        ctx.foreign_ids.append(str(job.native_id))
+
+    psij_submit()
+    psij_row = Row(case, "PSI/J (locally)", "ms", timed(psij_submit, n), reference=True)
     return [
         Comparison(case, ours, [sbatch, psij_row], "<= 1.3x local sbatch", goal=("local sbatch loop", 1.3)),
         Comparison(case + " (login node)", ours_local, [sbatch, psij_row], "<= 1.1x local sbatch",
@@ -116,6 +122,7 @@ def wait(ctx: Context) -> list[Comparison]:
     before = ctx.calls(ctx.counted_bin)
     pjob = _psij_job("/bin/sh", "-c", f"sleep {seconds}; date +%s.%N > {psij_stamp}")
     executor.submit(pjob)
+    ctx.foreign_ids.append(str(pjob.native_id))
     pjob.wait()
     psij_seen = time.time()
     psij_calls = ctx.calls(ctx.counted_bin) - before

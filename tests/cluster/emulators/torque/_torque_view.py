@@ -97,6 +97,14 @@ def collect(expand_arrays: bool) -> list[dict[str, Any]]:
     """The jobs this server shows now: ``{"id", "seq", "index", "attrs"}`` dicts in id
     order. Jobs not submitted through this emulator, and completed jobs older than
     keep_completed, are not shown."""
+    # The spool is listed BEFORE Slurm is asked: qsub writes a record only after sbatch
+    # returned, so every record listed here belongs to a job that the snapshot below
+    # includes unless Slurm has really forgotten it. (Listed after the snapshot, a record
+    # of a job submitted in between looked forgotten and was purged: the job vanished.)
+    recorded: set[int] = set()
+    with contextlib.suppress(OSError):
+        recorded = {int(n.split(".")[0]) for n in os.listdir(os.path.join(emu.SPOOL, "jobs"))
+                    if n.endswith(".json") and n.split(".")[0].isdigit()}
     by_seq: dict[int, list[tuple[emu.JobId, dict[str, Any]]]] = {}
     for job in emu.slurm_jobs():
         seq = int(job.get("array_job_id") or 0) or int(job["job_id"])
@@ -105,10 +113,7 @@ def collect(expand_arrays: bool) -> list[dict[str, Any]]:
         if index is None and job.get("array_task_string"):
             index = f"pending:{job['array_task_string']}"
         by_seq.setdefault(seq, []).append((emu.JobId(seq, index), job))
-    seqs = set(by_seq)
-    with contextlib.suppress(OSError):
-        seqs |= {int(n.split(".")[0]) for n in os.listdir(os.path.join(emu.SPOOL, "jobs"))
-                 if n.endswith(".json") and n.split(".")[0].isdigit()}
+    seqs = set(by_seq) | recorded
     views: list[dict[str, Any]] = []
     me = emu.me()
     for seq in sorted(seqs):
@@ -131,7 +136,7 @@ def collect(expand_arrays: bool) -> list[dict[str, Any]]:
         if dirty and str(rec["owner"]).split("@")[0] == me:
             emu.save_record(rec)
         shown = _views_for(rec, seq, elements, expand_arrays)
-        if not shown and seq not in by_seq and str(rec["owner"]).split("@")[0] == me:
+        if not shown and seq not in by_seq and seq in recorded and str(rec["owner"]).split("@")[0] == me:
             # purged (past keep_completed, and Slurm has forgotten it too): gone for good
             with contextlib.suppress(OSError):
                 os.unlink(emu.record_path(seq))
