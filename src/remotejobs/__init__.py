@@ -1,6 +1,7 @@
 """remotejobs: run work on remote batch clusters through one typed interface."""
 
 from remotejobs.api import available_backends, open_resource, plugin_failures
+from remotejobs.datasets import Dataset, dataset_sources
 from remotejobs.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -15,6 +16,7 @@ from remotejobs.errors import (
 )
 from remotejobs.hookspecs import hookimpl
 from remotejobs.job import Job
+from remotejobs.jobtypes import JobType, job_types
 from remotejobs.models import Capability, Dependency, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
 
@@ -26,6 +28,7 @@ __all__ = [
     "Capability",
     "ComputeResource",
     "ConfigurationError",
+    "Dataset",
     "Dependency",
     "DependencyGroup",
     "Job",
@@ -33,6 +36,7 @@ __all__ = [
     "JobNotFoundError",
     "JobSpec",
     "JobState",
+    "JobType",
     "NotLoggedInError",
     "RemoteJobsError",
     "SchedulerError",
@@ -42,7 +46,9 @@ __all__ = [
     "TransportError",
     "__version__",
     "available_backends",
+    "dataset_sources",
     "hookimpl",
+    "job_types",
     "open_resource",
     "plugin_failures",
 ]

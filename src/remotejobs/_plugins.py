@@ -51,9 +51,10 @@ def register_plugin(registry: BackendRegistry, pm: pluggy.PluginManager, plugin:
         pm.register(plugin, name=name)
         pm.check_pending()
         registry._registering(name, distribution)
-        for impl in pm.hook.remotejobs_register_backends.get_hookimpls():
-            if impl.plugin_name == name:
-                impl.function(registry=registry)
+        for hook in (pm.hook.remotejobs_register_backends, pm.hook.remotejobs_register_dataset_sources):
+            for impl in hook.get_hookimpls():
+                if impl.plugin_name == name:
+                    impl.function(registry=registry)
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
         log.warning("remotejobs plugin %r (%s) failed: %r", name, distribution, exc)
         registry.failures[name] = PluginFailure(name, distribution, exc)
@@ -64,6 +65,7 @@ def register_plugin(registry: BackendRegistry, pm: pluggy.PluginManager, plugin:
 def build_registry() -> BackendRegistry:
     """Discover the installed plugins and return a new registry."""
     registry = BackendRegistry()
+    registry.add_dataset_source("directory", "remotejobs.datasets.directory:DirectorySource")
     pm = _manager()
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if not _wanted(ep.name):

@@ -48,6 +48,10 @@ class Config:
 
     resources: dict[str, ResourceEntry] = field(default_factory=dict)
     source: str | None = None
+    #: ``[datasets.<name>]`` tables: dataset sources (see :mod:`remotejobs.datasets`).
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The ``[job_types]`` table (``dirs = [...]``, see :mod:`remotejobs.jobtypes`).
+    job_types: dict[str, Any] = field(default_factory=dict)
 
     def resource(self, name: str) -> ResourceEntry:
         """The entry named ``name`` (built-in ``local`` if not configured).
@@ -95,12 +99,15 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigurationError(f"Configuration file {str(file)!r} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigurationError(f"Cannot read configuration file {str(file)!r}: {exc}") from exc
-    unknown = set(data) - {"resources"}
+    unknown = set(data) - {"resources", "datasets", "job_types"}
     if unknown:
         raise InvalidSettingsError(
             f"unknown top-level table(s) {', '.join(sorted(unknown))}",
-            file=str(file), table=sorted(unknown)[0], key=None, valid_keys=["resources"],
+            file=str(file), table=sorted(unknown)[0], key=None, valid_keys=["datasets", "job_types", "resources"],
         )
+    for table in ("datasets", "job_types"):
+        if not isinstance(data.get(table, {}), dict):
+            raise InvalidSettingsError("must be a table", file=str(file), table=table, key=None)
     tables = data.get("resources", {})
     if not isinstance(tables, dict):
         raise InvalidSettingsError("must be a table of resource tables", file=str(file),
@@ -117,4 +124,5 @@ def load_config(path: str | Path | None = None) -> Config:
                 file=str(file), table=f"resources.{name}", key="backend", resource=name,
             )
         resources[name] = ResourceEntry(name, backend, settings, str(file))
-    return Config(resources=resources, source=str(file))
+    return Config(resources=resources, source=str(file), datasets=dict(data.get("datasets", {})),
+                  job_types=dict(data.get("job_types", {})))

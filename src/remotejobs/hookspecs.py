@@ -13,7 +13,7 @@ import pluggy
 if TYPE_CHECKING:
     from remotejobs.registry import BackendRegistry
 
-__all__ = ["hookimpl", "hookspec", "remotejobs_register_backends"]
+__all__ = ["hookimpl", "hookspec", "remotejobs_register_backends", "remotejobs_register_dataset_sources"]
 
 hookspec = pluggy.HookspecMarker("remotejobs")
 hookimpl = pluggy.HookimplMarker("remotejobs")
@@ -27,4 +27,15 @@ def remotejobs_register_backends(registry: BackendRegistry) -> None:
     not firstresult. Give the class as a ``"module:Class"`` string so that heavy imports
     (paramiko, requests) happen only when the backend is opened. Registering a name
     another plugin registered raises :class:`~remotejobs.errors.BackendConflictError`.
+    """
+
+
+@hookspec
+def remotejobs_register_dataset_sources(registry: BackendRegistry) -> None:
+    """Register dataset source kinds with ``registry.add_dataset_source(kind,
+    "pkg.module:Class")``, where the class subclasses
+    :class:`remotejobs.datasets.DatasetSource` (e.g. a data catalogue such as ICAT).
+
+    Called once per plugin, like :func:`remotejobs_register_backends`; a plugin may
+    implement either hook or both. The built-in kind is ``directory``.
     """

@@ -54,6 +54,8 @@ class BackendRegistry:
         self.conflicts: dict[str, BackendConflictError] = {}
         self._plugin = "<direct>"
         self._distribution = "<unknown>"
+        #: Dataset source kinds (``[datasets.<name>] source = KIND``) -> class or "module:Class".
+        self.dataset_sources: dict[str, object] = {}
 
     def _registering(self, plugin: str, distribution: str) -> None:
         self._plugin, self._distribution = plugin, distribution
@@ -131,3 +133,16 @@ class BackendRegistry:
         if not (isinstance(target, type) and issubclass(target, ComputeResource)):
             raise BackendLoadError(f"Backend {name!r} target {info.target!r} is not a ComputeResource")
         return target
+
+    def add_dataset_source(self, kind: str, target: object) -> None:
+        """Register a dataset source kind (from a ``remotejobs_register_dataset_sources``
+        hook); ``target`` is a :class:`~remotejobs.datasets.DatasetSource` subclass or a
+        ``"module:Class"`` string, imported on first use.
+
+        :raises ValueError: ``kind`` is not lowercase kebab-case, or already registered.
+        """
+        if not _NAME.match(kind):
+            raise ValueError(f"Dataset source kind {kind!r} must be lowercase kebab-case")
+        if kind in self.dataset_sources:
+            raise ValueError(f"Dataset source kind {kind!r} is already registered")
+        self.dataset_sources[kind] = target

@@ -88,6 +88,9 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     backend_name: ClassVar[str] = ""
     settings_model: ClassVar[type[BackendSettings]] = BackendSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: How an array element's id is written: ``{id}`` the array's id, ``{index}`` the
+    #: element's index (``"{id}_{index}"`` on Slurm); None when elements have no own id.
+    array_element_format: ClassVar[str | None] = None
     #: First and largest pause between polls in :meth:`wait`, in seconds.
     poll_min: ClassVar[float] = 0.05
     poll_max: ClassVar[float] = 2.0
@@ -148,6 +151,12 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         name, or None when there is nothing to restore. Must not prompt or raise for a
         missing cache."""
         return None
+
+    def array_element_id(self, array_id: str, index: int) -> str:
+        """The id of element ``index`` of array ``array_id`` (the array's own id when the
+        backend gives elements no id of their own, see :attr:`array_element_format`)."""
+        fmt = self.array_element_format
+        return array_id if fmt is None else fmt.format(id=array_id, index=index)
 
     def password_required(self) -> bool:
         """True when :meth:`login` cannot succeed without a password (checked before I/O)."""

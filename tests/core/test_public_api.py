@@ -13,6 +13,7 @@ def test_exported_names() -> None:
         "NotLoggedInError",
         "RemoteJobsError", "SchedulerError", "SessionExpiredError", "SubmissionError", "TransferError",
         "TransportError", "__version__", "available_backends", "hookimpl", "open_resource", "plugin_failures",
+        "Dataset", "JobType", "dataset_sources", "job_types",
     }
     for name in remotejobs.__all__:
         assert hasattr(remotejobs, name)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,6 +27,7 @@ import click
 from rich.console import Console
 
 import remotejobs
+from remotejobs._walltime import parse_walltime as _parse_walltime
 from remotejobs.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -80,6 +80,9 @@ class Ctx:
         self.debug = False
         self.password_stdin = False
         self.password_env = "REMOTEJOBS_PASSWORD"  # noqa: S105 - a variable name
+        self._sessions: dict[str, ComputeResource] = {}
+        self.no_agent = False
+        self._agent: Any = None
 
     def password(self) -> str | None:
         """The password from standard input (``--password-stdin``) or the environment
@@ -97,26 +100,59 @@ class Ctx:
         else:
             human()
 
-    def open(self) -> ComputeResource:
-        """The resource named by ``--resource``, not logged in."""
-        return remotejobs.open_resource(self.resource_name)
+    def open(self, name: str | None = None) -> ComputeResource:
+        """The resource named ``name`` (default ``--resource``), not logged in."""
+        return remotejobs.open_resource(name or self.resource_name)
 
     def session(self) -> ComputeResource:
-        """A resource with an active session: resumed, or logged in with :meth:`password`.
+        """The ``--resource`` with an active session (see :meth:`session_for`)."""
+        return self.session_for(self.resource_name)
+
+    def session_for(self, name: str) -> ComputeResource:
+        """Resource ``name`` with an active session: resumed, or logged in with
+        :meth:`password`; one per name for the whole command.
 
         :raises NotLoggedInError: nothing to resume and no password given.
         """
-        resource = self.open()
+        if name in self._sessions:
+            return self._sessions[name]
         password = self.password()
+        client = self.agent(name)
+        if client is not None:
+            from remotejobs.agent import AgentResource
+
+            self._sessions[name] = AgentResource.attach(client, name, self.user, password)
+            return self._sessions[name]
+        resource = self.open(name)
         if password is not None:
             resource.login(self.user, password)
         elif not resource.resume(self.user):
             raise NotLoggedInError(
                 "No saved session", resource=resource.name, user=self.user,
-                hint=f"Run: remotejobs --resource {resource.name}"
-                + (f" --user {self.user}" if self.user else "") + " login",
+                hint=f"Run: remotejobs login {resource.name}" + (f" --user {self.user}" if self.user else ""),
             )
+        self._sessions[name] = resource
         return resource
+
+
+    def agent(self, name: str) -> Any:
+        """The session agent's client (started on demand) when ``name`` should go
+        through it, else None: not for the ``local`` backend, ``--no-agent`` or
+        ``REMOTEJOBS_AGENT=0``; an agent directory that is not private is reported once
+        and the command runs without the agent."""
+        from remotejobs.agent import AgentError, agent_enabled, connect
+        from remotejobs.config import load_config
+
+        if self.no_agent or not agent_enabled() or load_config().resource(name).backend == "local":
+            return None
+        if self._agent is None:
+            try:
+                self._agent = connect(start=True)
+            except AgentError as exc:
+                err.print(f"warning: {exc}", highlight=False)
+                self.no_agent = True
+                return None
+        return self._agent
 
 
 pass_ctx = click.make_pass_decorator(Ctx, ensure=True)
@@ -205,41 +241,15 @@ def password_options(fn: F) -> F:
 
 
 # -- walltimes ---------------------------------------------------------------------------
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SUFFIXED = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_CLOCK = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
-
-
 def parse_walltime(text: str) -> timedelta:
-    """A walltime from the forms people type, minutes when no unit is given.
+    """:func:`remotejobs._walltime.parse_walltime` for the command line.
 
-    ``90`` (minutes), ``90m``, ``45s``, ``2h``, ``1.5h``, ``1d``, ``MM:SS``, ``H:MM:SS``,
-    ``D-HH``, ``D-HH:MM``, ``D-HH:MM:SS`` (Slurm's ``--time`` forms,
-    https://slurm.schedmd.com/sbatch.html#OPT_time).
-
-    :raises click.BadParameter: anything else, or a zero walltime.
+    :raises click.BadParameter: not a walltime (the message lists the forms).
     """
-    value = text.strip().lower()
-    seconds: float | None = None
-    suffixed = _SUFFIXED.match(value)
-    clock = _CLOCK.match(value)
-    if suffixed:
-        seconds = float(suffixed.group(1)) * _UNITS[suffixed.group(2)]
-    elif clock:
-        days, a, b, c = clock.groups()
-        if days is not None:  # D-HH[:MM[:SS]]
-            seconds = int(days) * 86400 + int(a) * 3600 + int(b or 0) * 60 + int(c or 0)
-        elif c is not None:  # H:MM:SS
-            seconds = int(a) * 3600 + int(b) * 60 + int(c)
-        elif b is not None:  # MM:SS
-            seconds = int(a) * 60 + int(b)
-        else:  # minutes
-            seconds = int(a) * 60
-    if seconds is None or seconds < 1:
-        raise click.BadParameter(
-            f"{text!r} is not a walltime; use minutes (90), a unit (90m, 2h, 45s, 1d), "
-            "H:MM:SS (1:30:00) or D-HH:MM:SS (1-00:00:00)", param_hint="--walltime")
-    return timedelta(seconds=seconds)
+    try:
+        return _parse_walltime(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--walltime") from exc
 
 
 class WalltimeType(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.2

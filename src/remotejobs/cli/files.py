@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,7 @@ import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from remotejobs.cli._common import Ctx, err, pass_ctx, password_options
+from remotejobs.jobtypes import element_files, is_array_element
 
 __all__ = ["COMMANDS", "activity"]
 
@@ -67,7 +70,18 @@ def download(ctx: Ctx, job_id: str, local_dir: Path, name: str | None) -> None:
     """
     resource = ctx.session()
     with activity(ctx, f"downloading the output of {job_id}"):
-        paths = resource.download(job_id, local_dir, name)
+        if resource.array_element_format is None or not is_array_element(job_id):
+            paths = resource.download(job_id, local_dir, name)
+        else:  # one element of an array: its own stdout-I/stderr-I, not its siblings'
+            local_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=local_dir, prefix=".remotejobs-") as tmp:
+                got = resource.download(job_id, tmp, name)
+                keep = set(element_files([p.name for p in got], job_id))
+                paths = []
+                for path in got:
+                    if path.name in keep:
+                        os.replace(path, local_dir / path.name)
+                        paths.append(local_dir / path.name)
     ctx.emit({"files": [str(p) for p in paths]}, lambda: click.echo("\n".join(str(p) for p in paths)))
 
 

@@ -49,35 +49,53 @@ class _SubmitCommand(click.Command):
 
 
 @click.command(cls=_SubmitCommand, context_settings={"ignore_unknown_options": True})
+@click.option("--option", "-o", "options", multiple=True, metavar="NAME=VALUE",
+              help="A job type option, repeatable (see: remotejobs jobtypes TYPE).")
 @click.option("--name", "-J", default=None, help="Job name.")
 @click.option("--queue", "-q", default=None, help="Queue (partition).")
 @click.option("--directory", "-d", default=None, help="Remote working directory.")
 @click.option("--walltime", "-t", type=WALLTIME, default=None,
               help="Run-time limit: 90 (minutes), 90m, 2h, 1:30:00, 1-00:00:00.")
 @click.option("--memory-mb", type=int, default=None, help="Memory in MB.")
-@click.option("--nodes", type=int, default=1, show_default=True)
-@click.option("--processes-per-node", type=int, default=1, show_default=True)
+@click.option("--nodes", type=int, default=None, help="Nodes [default: 1, or the job type's].")
+@click.option("--processes-per-node", type=int, default=None, help="Processes per node [default: 1].")
 @click.option("--env", "-e", "env", multiple=True, help="NAME=VALUE, repeatable.")
-@click.option("--wait", "wait_", is_flag=True, help="Wait for the job to end; exit 1 unless it COMPLETED.")
-@click.argument("executable")
-@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the job(s) to end; exit 1 unless all COMPLETED.")
+@click.argument("what", metavar="TYPE|EXECUTABLE")
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[DATASET|ARGUMENT]...")
 @password_options
-@pass_ctx
-def submit(ctx: Ctx, name: str | None, queue: str | None, directory: str | None, walltime: timedelta | None,
-           memory_mb: int | None, nodes: int, processes_per_node: int, env: tuple[str, ...], wait_: bool,
-           executable: str, arguments: tuple[str, ...]) -> int:
-    """Submit a program (after ``--``) with its arguments; prints the job id.
+@click.pass_context
+def submit(click_ctx: click.Context, options: tuple[str, ...], name: str | None, queue: str | None,
+           directory: str | None, walltime: timedelta | None, memory_mb: int | None, nodes: int | None,
+           processes_per_node: int | None, env: tuple[str, ...], wait_: bool, what: str,
+           arguments: tuple[str, ...]) -> int:
+    """Submit a job type over datasets, or a program given after ``--``; prints the id(s).
 
-    Arguments reach the program verbatim (no shell interprets them).
+    ``submit TYPE [-o NAME=VALUE]... DATASET...``: DATASET is SOURCE:NAME (NAME may be a
+    glob pattern), a NAME one source has, or a path. Several datasets make one array job
+    where the backend has arrays (one job when the type takes several datasets, separate
+    jobs otherwise). ``submit [OPTIONS] -- EXECUTABLE [ARGUMENTS]...`` runs a program;
+    its arguments reach it verbatim (no shell interprets them).
 
     \b
     Example:
+      remotejobs -r hpc submit reduce -o bins=200 raw:run1 raw:run2 raw:run3
       remotejobs -r hpc submit -J reduce -t 2h -- /home/alice/reduce.sh MAP1234
     """
+    ctx = click_ctx.ensure_object(Ctx)
+    overrides = {"name": name, "queue": queue, "directory": directory, "walltime": walltime,
+                 "memory_mb": memory_mb, "nodes": nodes, "processes_per_node": processes_per_node,
+                 "environment": parse_env(env) or None}
+    if not click_ctx.meta.get("remotejobs.dashdash") and "/" not in what:
+        from remotejobs.cli.jobtypes import submit_job_type
+
+        return submit_job_type(ctx, what, arguments, options, overrides, wait_)
+    if options:
+        raise click.BadParameter("--option is for job types; a program takes its own arguments",
+                                 param_hint="--option")
     try:
-        spec = JobSpec(executable=executable, arguments=arguments, name=name, queue=queue,
-                       directory=directory, memory_mb=memory_mb, nodes=nodes,
-                       processes_per_node=processes_per_node, environment=parse_env(env), walltime=walltime)
+        spec = JobSpec(executable=what, arguments=arguments,
+                       **{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     resource = ctx.session()

@@ -31,16 +31,17 @@ from remotejobs.errors import RemoteJobsError
 __all__ = ["COMMAND_MODULES", "build", "cli", "main"]
 
 #: Modules of this package that contribute commands (each defines ``COMMANDS``).
-COMMAND_MODULES: tuple[str, ...] = ("info", "session", "jobs", "status", "files")
+COMMAND_MODULES: tuple[str, ...] = ("info", "session", "jobs", "status", "files", "jobtypes", "agent")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--resource", "-r", default=lambda: os.environ.get("REMOTEJOBS_RESOURCE", "local"),
               show_default="$REMOTEJOBS_RESOURCE or local", help="Configured resource name.")
 @click.option("--user", "-u", default=None, help="User name on the resource.")
+@click.option("--no-agent", is_flag=True, help="Do not use (or start) the session agent.")
 @click.version_option(remotejobs.__version__, "--version")
 @click.pass_context
-def cli(click_ctx: click.Context, resource: str, user: str | None) -> None:
+def cli(click_ctx: click.Context, resource: str, user: str | None, no_agent: bool) -> None:
     """Run and follow jobs on remote batch clusters.
 
     Exit status: 0 ok, 1 a job failed or was not found, 2 usage, 3 authentication,
@@ -52,6 +53,7 @@ def cli(click_ctx: click.Context, resource: str, user: str | None) -> None:
     """
     state = click_ctx.ensure_object(Ctx)
     state.resource_name, state.user = resource, user
+    state.no_agent = state.no_agent or no_agent
 
 
 def build() -> click.Group:

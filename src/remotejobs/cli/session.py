@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from remotejobs.cli._common import EXIT_TRANSIENT, Ctx, out, pass_ctx, password_options
-from remotejobs.errors import AuthenticationError
+from remotejobs.errors import AuthenticationError, NotLoggedInError
+from remotejobs.resource import ComputeResource
 
 __all__ = ["COMMANDS"]
 
@@ -15,9 +17,11 @@ __all__ = ["COMMANDS"]
 @click.command()
 @click.argument("resource_name", metavar="[RESOURCE]", required=False)
 @click.option("--user", "-u", "user", default=None, help="User name (overrides the global --user).")
+@click.option("--ask-password", "-p", is_flag=True,
+              help="Prompt for a password even where the backend could log in without one (SSH passwords).")
 @password_options
 @pass_ctx
-def login(ctx: Ctx, resource_name: str | None, user: str | None) -> None:
+def login(ctx: Ctx, resource_name: str | None, user: str | None, ask_password: bool) -> None:
     """Log in to RESOURCE (default: --resource), prompting for the password without echo
     if the backend needs one. The session is kept for later commands.
 
@@ -32,14 +36,21 @@ def login(ctx: Ctx, resource_name: str | None, user: str | None) -> None:
         ctx.user = user
     resource = ctx.open()
     password = ctx.password()
-    if password is None and resource.password_required():
+    if password is None and (ask_password or resource.password_required()):
         if not sys.stdin.isatty():
             raise AuthenticationError("A password is required and no terminal is available",
                                       resource=resource.name, user=ctx.user,
                                       hint=f"Use --password-stdin or set ${ctx.password_env}")
         password = click.prompt(f"Password for {ctx.user or 'you'} on {resource.name}", hide_input=True,
                                 err=True)
-    resource.login(ctx.user, password)
+    client = ctx.agent(resource.name)
+    if client is not None:
+        from remotejobs.agent import AgentResource
+
+        resource = AgentResource.attach(client, resource.name, ctx.user, password)
+    else:
+        resource.login(ctx.user, password)
+    del password
     ctx.emit({"resource": resource.name, "user": resource.user, "logged_in": True},
              lambda: out.print(f"Logged in to {resource.name} as {resource.user}", highlight=False))
 
@@ -56,8 +67,11 @@ def logout(ctx: Ctx, resource_name: str | None) -> None:
     """
     if resource_name:
         ctx.resource_name = resource_name
-    resource = ctx.open()
-    resource.resume(ctx.user)
+    resource: ComputeResource
+    try:
+        resource = ctx.session()
+    except NotLoggedInError:
+        resource = ctx.open()
     resource.logout()
     ctx.emit({"resource": resource.name, "logged_out": True},
              lambda: out.print(f"Logged out of {resource.name}", highlight=False))
@@ -67,17 +81,29 @@ def logout(ctx: Ctx, resource_name: str | None) -> None:
 @password_options
 @pass_ctx
 def session(ctx: Ctx) -> None:
-    """Show who is logged in on the resource (exit 3 when nobody is).
+    """Show who is logged in on the resource (exit 3 when nobody is), and what the
+    session agent holds for it.
 
     \b
     Example:
       remotejobs -r hpc session
     """
     resource = ctx.session()
+    held: list[dict[str, Any]] = []
+    client = ctx.agent(resource.name)
+    if client is not None:
+        held = [s for s in client.request("sessions") if s["resource"] == resource.name]
     row = {"resource": resource.name, "backend": resource.backend_name, "user": resource.user,
-           "logged_in": resource.logged_in}
-    ctx.emit(row, lambda: out.print(
-        f"User {resource.user} is logged in to {resource.name} ({resource.backend_name})", highlight=False))
+           "logged_in": resource.logged_in, "agent": client is not None, "agent_sessions": held}
+
+    def human() -> None:
+        via = " through the session agent" if client is not None else ""
+        out.print(f"User {resource.user} is logged in to {resource.name} ({resource.backend_name}){via}",
+                  highlight=False)
+        for s in held:
+            out.print(f"  agent session: {s['user']}, idle {s['idle_seconds']}s", highlight=False)
+
+    ctx.emit(row, human)
 
 
 @click.command()

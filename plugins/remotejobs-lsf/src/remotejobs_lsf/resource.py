@@ -7,6 +7,8 @@ than ``CLEAN_PERIOD`` ago) one exit-marker read.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from remotejobs.scheduler.batch import BatchResource
 from remotejobs_lsf.dialect import LsfDialect
 from remotejobs_lsf.settings import LsfSettings
@@ -22,3 +24,5 @@ class LsfResource(BatchResource[LsfSettings, LsfDialect]):
     parentheses; array elements write ``<stdout>-<index>`` files. LSF appends its job
     report to the output file, as it does for every job submitted with ``-o``.
     """
+
+    array_element_format: ClassVar[str | None] = "{id}[{index}]"  # as status reports elements

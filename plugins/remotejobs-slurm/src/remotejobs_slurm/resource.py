@@ -10,6 +10,8 @@ if Slurm answers "accounting storage is disabled", this resource does not call s
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from remotejobs.scheduler.batch import BatchResource
 from remotejobs_slurm.dialect import SlurmDialect
 from remotejobs_slurm.settings import SlurmSettings
@@ -23,3 +25,5 @@ class SlurmResource(BatchResource[SlurmSettings, SlurmDialect]):
     Job names have control characters replaced by spaces; array elements write
     ``<stdout>-<index>`` files. See :mod:`remotejobs_slurm.dialect` for the commands.
     """
+
+    array_element_format: ClassVar[str | None] = "{id}_{index}"  # as status reports elements
