@@ -20,8 +20,10 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     config.write_text(f'[resources.box]\nbackend = "local"\nstate_dir = "{tmp_path / "state"}"\n')
     env = {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_RESOURCE": "box"}
 
-    def _run(*args: str, check: bool = True, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([EXE, *args], capture_output=True, text=True, env=env, input=stdin, check=False)
+    def _run(*args: str, check: bool = True, stdin: str = "",
+             env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([EXE, *args], capture_output=True, text=True, env={**env, **(env_extra or {})},
+                              input=stdin, check=False)
         if check:
             assert done.returncode == 0, done.stderr
         return done
@@ -72,6 +74,9 @@ def test_backends_resources_ping(run) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(run("--json", "resources").stdout)["resources"]["box"] == "local"
     assert json.loads(run("ping", "--json").stdout)["reachable"] is True
     assert "complete -o nosort -F _remotejobs_completion remotejobs" in run("completion", "bash").stdout
+    words = run(env_extra={"_REMOTEJOBS_COMPLETE": "bash_complete", "COMP_WORDS": "remotejobs -r b",
+                           "COMP_CWORD": "2"}).stdout
+    assert "plain,box" in words
 
 
 def test_cancel_and_upload(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

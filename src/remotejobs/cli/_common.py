@@ -183,6 +183,27 @@ def report_error(ctx: Ctx, exc: RemoteJobsError) -> int:
     return status
 
 
+# -- shell completion of names -------------------------------------------------------------
+def complete_resources(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Configured resource names (for ``--resource`` and ``login RESOURCE``)."""
+    try:
+        from remotejobs.config import load_config
+
+        return [n for n in load_config().names() if n.startswith(incomplete)]
+    except RemoteJobsError:
+        return []
+
+
+def complete_job_types(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Job type names (for ``submit TYPE`` and ``jobtypes TYPE``)."""
+    try:
+        from remotejobs.jobtypes import job_types
+
+        return [n for n in job_types() if n.startswith(incomplete)]
+    except RemoteJobsError:
+        return []
+
+
 # -- the options every command carries ------------------------------------------------
 def _set_json(click_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:

@@ -16,6 +16,7 @@ from remotejobs.cli._common import (
     EXIT_TRANSIENT,
     WALLTIME,
     Ctx,
+    complete_job_types,
     err,
     out,
     pass_ctx,
@@ -61,7 +62,7 @@ class _SubmitCommand(click.Command):
 @click.option("--processes-per-node", type=int, default=None, help="Processes per node [default: 1].")
 @click.option("--env", "-e", "env", multiple=True, help="NAME=VALUE, repeatable.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job(s) to end; exit 1 unless all COMPLETED.")
-@click.argument("what", metavar="TYPE|EXECUTABLE")
+@click.argument("what", metavar="TYPE|EXECUTABLE", shell_complete=complete_job_types)
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[DATASET|ARGUMENT]...")
 @password_options
 @click.pass_context

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from remotejobs.cli._common import EXIT_FAILED, EXIT_OK, Ctx, out, pass_ctx
+from remotejobs.cli._common import EXIT_FAILED, EXIT_OK, Ctx, complete_job_types, out, pass_ctx
 from remotejobs.datasets import Dataset, DatasetNotFoundError, DatasetSource, dataset_sources
 from remotejobs.errors import InvalidJobSpecError
 from remotejobs.jobtypes import JobSet, JobType, job_types, submit
@@ -29,7 +29,7 @@ def _job_type(name: str) -> JobType:
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_job_types)
 @pass_ctx
 def jobtypes(ctx: Ctx, name: str | None) -> None:
     """List the job types (or show one: its options, datasets and resources).

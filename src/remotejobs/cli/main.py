@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import click
 
 import remotejobs
-from remotejobs.cli._common import EXIT_OK, EXIT_USAGE, Ctx, add_common_params, report_error
+from remotejobs.cli._common import EXIT_OK, EXIT_USAGE, Ctx, add_common_params, complete_resources, report_error
 from remotejobs.errors import RemoteJobsError
 
 __all__ = ["COMMAND_MODULES", "build", "cli", "main"]
@@ -36,7 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = ("info", "session", "jobs", "status", "files"
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--resource", "-r", default=lambda: os.environ.get("REMOTEJOBS_RESOURCE", "local"),
-              show_default="$REMOTEJOBS_RESOURCE or local", help="Configured resource name.")
+              show_default="$REMOTEJOBS_RESOURCE or local", help="Configured resource name.",
+              shell_complete=complete_resources)
 @click.option("--user", "-u", default=None, help="User name on the resource.")
 @click.option("--no-agent", is_flag=True, help="Do not use (or start) the session agent.")
 @click.version_option(remotejobs.__version__, "--version")

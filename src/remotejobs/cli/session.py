@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from remotejobs.cli._common import EXIT_TRANSIENT, Ctx, out, pass_ctx, password_options
+from remotejobs.cli._common import EXIT_TRANSIENT, Ctx, complete_resources, out, pass_ctx, password_options
 from remotejobs.errors import AuthenticationError, NotLoggedInError
 from remotejobs.resource import ComputeResource
 
@@ -15,7 +15,7 @@ __all__ = ["COMMANDS"]
 
 
 @click.command()
-@click.argument("resource_name", metavar="[RESOURCE]", required=False)
+@click.argument("resource_name", metavar="[RESOURCE]", required=False, shell_complete=complete_resources)
 @click.option("--user", "-u", "user", default=None, help="User name (overrides the global --user).")
 @click.option("--ask-password", "-p", is_flag=True,
               help="Prompt for a password even where the backend could log in without one (SSH passwords).")
