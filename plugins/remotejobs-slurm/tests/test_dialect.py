@@ -161,8 +161,8 @@ def test_truncated_and_mangled_lines_never_escape_as_other_errors(golden: Golden
 
 
 def test_status_command_is_one_call_for_many_ids() -> None:
-    argv = D.status_command([str(i) for i in range(1000)]).argv
-    assert argv[argv.index("-j") + 1] == ",".join(str(i) for i in range(1000))
+    argv = D.status_command([str(i) for i in range(1, 1001)]).argv
+    assert argv[argv.index("-j") + 1] == ",".join(str(i) for i in range(1, 1001))
     assert D.status_command(["12", "bad id"]).argv[argv.index("-j") + 1] == "12"
 
 
@@ -212,6 +212,27 @@ def test_cancel_outcomes(golden: Golden) -> None:
         assert err.value.job_id == job_id
     with pytest.raises(SchedulerError):
         D.parse_cancel(CommandResult(argv=("scancel",), exit_status=1, stdout="", stderr="boom"), "1")
+
+
+def test_cancel_success_is_judged_for_the_asked_id(golden: Golden) -> None:
+    """Exit 0 proves nothing (``scancel --help`` exits 0): only ``Terminating job <id>``."""
+    with pytest.raises(SchedulerError, match="did not confirm"):
+        D.parse_cancel(golden("captured_scancel_running"), "4")
+    usage = CommandResult(argv=("scancel", "--help"), exit_status=0, stdout="Usage: scancel [OPTIONS] ...\n",
+                          stderr="")
+    with pytest.raises(SchedulerError, match="did not confirm"):
+        D.parse_cancel(usage, "41")
+
+
+@pytest.mark.parametrize("bad", ["-u rjalice", "-urjalice", "--help", "0", "", "12 13", "12\n", "../1",
+                                 "1_", "_1", "1,2", "１２", "12;x"])
+def test_ids_outside_slurms_grammar_never_reach_a_command(bad: str) -> None:
+    assert not D.valid_id(bad)
+    with pytest.raises(JobNotFoundError):
+        D.cancel_command(bad)
+    with pytest.raises(JobNotFoundError):
+        D.status_command([bad])
+    assert D.cancel_command("12_3").argv[-2:] == ("--", "12_3")
 
 
 # -- states ----------------------------------------------------------------------------
