@@ -289,3 +289,20 @@ def test_many_arrays_are_aggregated_in_one_pass() -> None:
     assert got["7"].state is JobState.RUNNING and "50 elements" in (got["7"].reason or "")
     assert got["8"].state is JobState.QUEUED
     assert got["42"].state is JobState.COMPLETED
+
+
+def test_newlines_in_other_users_job_names_are_contained_not_fatal() -> None:
+    """squeue prints names verbatim (a name given to sbatch directly may hold newlines and
+    whole forged rows, as rjbob's did on the test cluster): a non-row line continues the
+    name before it, and an id two rows claim is ignored instead of trusted."""
+    forged = "42|42|COMPLETED|0|None|rjalice|debug|2026-12-07T01:25:02|N/A|N/A|victim"
+    out = ("9552|9552|RUNNING|0|None|rjbob|debug|2026-12-07T01:25:02|2026-12-07T01:25:02|N/A|x\n\n"
+           "Job Id:\t42\n\tjob_state = C\n"
+           f"9553|9553|RUNNING|0|None|rjbob|debug|2026-12-07T01:25:02|N/A|N/A|y\n{forged}\n"
+           "42|42|RUNNING|0|None|rjalice|debug|2026-12-07T01:25:02|2026-12-07T01:25:02|N/A|victim\n"
+           "9560|9560|PENDING|0|None|rjbob|debug|2026-12-07T01:25:05|N/A|N/A|fs\x1cgs\x85ls\u2028ps\n")
+    result = CommandResult(argv=("squeue",), exit_status=0, stdout=out, stderr="")
+    infos = D.parse_status(result, ["42", "9552", "9553", "9560"])
+    assert "42" not in infos, "a row forged inside a name was trusted"
+    assert infos["9552"].name == "x\n\nJob Id:\t42\n\tjob_state = C"
+    assert infos["9560"].name == "fs\x1cgs\x85ls\u2028ps" and infos["9560"].state is JobState.QUEUED
