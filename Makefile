@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint cluster cluster-down bench bench-smoke clean
+.PHONY: setup demo test test-fast lint docs docs-serve cluster cluster-down bench bench-smoke clean
 
 setup: $(STAMP)
 
@@ -29,10 +29,20 @@ test-fast: setup
 	$(BIN)/pytest -q -m "not cluster"
 
 lint: setup
-	$(BIN)/ruff check src plugins tests examples benchmarks conftest.py
+	$(BIN)/ruff check src plugins tests examples benchmarks docsite conftest.py
 	$(BIN)/mypy --strict src $(addsuffix src,$(PLUGINS))
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/mypy --strict benchmarks
+	$(MAKE) docs
+
+## The documentation site (MkDocs, strict: a broken link or an undocumented setting fails).
+docs: setup
+	$(BIN)/pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: setup
+	$(BIN)/pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 cluster:
 	tests/cluster/up > /dev/null
@@ -41,7 +51,7 @@ cluster-down:
 	tests/cluster/down
 
 ## Benchmarks side by side with PSI/J, OpenSSH, sbatch and scp (several minutes; writes
-## benchmarks/results/latest.json + latest.png and the table in docs/benchmarks.md).
+## benchmarks/results/latest.json, docs/assets/benchmarks.png and the table in docs/benchmarks.md).
 bench: setup cluster
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m benchmarks
@@ -52,4 +62,4 @@ bench-smoke: setup cluster
 	$(BIN)/python -m benchmarks --smoke
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .pytest_state
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .pytest_state site

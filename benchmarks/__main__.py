@@ -2,7 +2,8 @@
 test cluster side by side with their references, print the table, write the results.
 
 ``make bench`` runs everything at full size (several minutes; writes
-``benchmarks/results/latest.json``, ``latest.png`` and the table in ``docs/benchmarks.md``);
+``benchmarks/results/latest.json``, the plot ``docs/assets/benchmarks.png`` and the table in
+``docs/benchmarks.md``);
 ``make bench-smoke`` runs every case at a tiny size (CI runs it, to keep the suite working;
 its figures mean nothing and are written to ``results/smoke.json`` only).
 """

@@ -15,6 +15,7 @@ from benchmarks._common import ROOT, Comparison, Row
 
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "assets" / "benchmarks.png"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -61,7 +62,7 @@ def write(comparisons: list[Comparison], *, smoke: bool, command: str) -> str:
                "comparisons": [c.as_dict() for c in comparisons]}
     (RESULTS / name).write_text(json.dumps(payload, indent=1) + "\n")
     if not smoke:
-        plot(comparisons, RESULTS / "latest.png")
+        plot(comparisons, PLOT)
         _update_doc(text, facts, command)
     return text
 

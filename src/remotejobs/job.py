@@ -73,8 +73,7 @@ JobRef = Job | str | int
 
 
 def job_id_of(job: JobRef) -> str:
-    """The id string of a handle or id, unchanged (no stripping: ``"12\\n"`` is not
-    ``"12"``; the backend's id grammar refuses it)."""
+    """The id string of a handle or id."""
     if isinstance(job, Job):
         return job.id
-    return str(job)
+    return str(job).strip()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -44,6 +43,8 @@ class LocalSettings(BackendSettings):
     """``state_dir``: where jobs live (default ``$REMOTEJOBS_STATE_DIR`` or the user state
     directory, e.g. ``~/.local/state/remotejobs/local``)."""
 
+    #: Where jobs live; default ``$REMOTEJOBS_STATE_DIR/local`` or the user state directory
+    #: (``~/.local/state/remotejobs/local``).
     state_dir: str | None = None
 
 
@@ -78,8 +79,6 @@ class LocalResource(ComputeResource[LocalSettings]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
-    #: Ids are the store's counter (:meth:`Store.new_id`).
-    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}")
 
     def __init__(self, settings: LocalSettings, *, name: str) -> None:
         super().__init__(settings, name=name)

@@ -17,17 +17,32 @@ class BatchSettings(BackendSettings):
     sources) are relative to the remote home directory (see docs/configuration.md).
     """
 
+    #: SSH host of the login node. Without it, commands run locally (remotejobs itself runs on a
+    #: login node).
     host: str | None = None
+    #: SSH port; default from ``~/.ssh/config``, else 22.
     port: int | None = None
+    #: Default user when ``login()`` names none; default from ``~/.ssh/config``.
     username: str | None = None
     #: Private key; ``{user}`` is replaced by the login user (one key per user).
     key_file: str | None = None
+    #: An extra known_hosts file checked besides ``~/.ssh/known_hosts``.
     known_hosts: str | None = None
+    #: ``reject`` refuses unknown host keys; ``accept-new`` records them (like OpenSSH). A
+    #: changed key is always refused.
     host_key_policy: Literal["reject", "accept-new"] = "reject"
+    #: OpenSSH client configuration to read (HostName, Port, User, IdentityFile, ProxyJump);
+    #: default ``~/.ssh/config``.
     ssh_config: str | None = None
+    #: Try the keys of a running ssh-agent.
     use_agent: bool = True
+    #: Seconds to wait for the SSH connection and authentication.
     connect_timeout: float = 15.0
+    #: Seconds one remote command may take before it is a transient error.
     command_timeout: float = 120.0
+    #: Directory of the scheduler's commands; empty means the remote ``PATH``.
     bin_dir: str = ""
+    #: Where job directories are created; relative to the remote home directory.
     job_root: str = ".remotejobs"
+    #: Queue (partition) for jobs whose ``JobSpec`` names none.
     default_queue: str | None = None

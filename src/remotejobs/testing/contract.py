@@ -23,7 +23,6 @@ import pytest
 from remotejobs.errors import JobNotFoundError, NotLoggedInError, RemoteJobsError, TransferError
 from remotejobs.models import JobSpec, JobState
 from remotejobs.resource import ComputeResource
-from remotejobs.testing.attacks import HostileIdContract
 
 __all__ = ["HOSTILE_STRINGS", "ContractEnv", "ResourceContract"]
 
@@ -67,7 +66,7 @@ def _text_of(paths: Sequence[Path]) -> str:
     return "".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
 
 
-class ResourceContract(HostileIdContract):
+class ResourceContract:
     """Behaviour every backend shares. Provide the ``contract_env`` fixture."""
 
     @pytest.fixture

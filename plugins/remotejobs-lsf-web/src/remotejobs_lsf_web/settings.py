@@ -35,24 +35,49 @@ class LsfWebSettings(BackendSettings):
     used to log in again when the server drops the session.
     """
 
+    #: The PAC base URL (``https://host:8443/platform/``); needed with ``login_method =
+    #: 'pac-logon'``.
     base_url: str | None = None
+    #: ``pac-logon`` (PAC's ``webservice/pacclient/logon/``) or ``token-script`` (SCARF's
+    #: ``cgi-bin/token.py`` at ``token_url``, whose answer gives the base URL).
     login_method: Literal["pac-logon", "token-script"] = "pac-logon"
+    #: The token script's URL (``token-script`` login).
     token_url: str | None = None
+    #: Text the token script's answer must start with (the expected portal), so a wrong server
+    #: is refused.
     login_marker: str | None = None
+    #: URL that ``ping()`` asks; default ``base_url``.
     ping_url: str | None = None
+    #: Default user when ``login()`` names none.
     username: str | None = None
+    #: The PAC application jobs are submitted to.
     app_name: str = Field(default="generic", min_length=1)
+    #: Applications that receive the command line as ``COMMANDTORUN`` (IBM's clients); the
+    #: others get ``INPUT_FILE`` + ``INPUT_ARGS`` (Mantid, SCARF).
     command_apps: frozenset[str] = frozenset({"generic"})
+    #: Maps a ``--tool <name>`` argument to another application (SCARF's astra rule).
     tool_apps: dict[str, str] = Field(default_factory=dict)
+    #: Extra AppParams sent with every submission.
     app_params: dict[str, str] = Field(default_factory=dict)
+    #: What a ``file/<id>`` request names: the job-files listing ``entry`` (Mantid, SCARF) or
+    #: its ``basename`` (IBM's current clients).
     download_body: Literal["entry", "basename"] = "entry"
+    #: ``auto`` reads a MIME multipart answer (newer PAC) by boundary and Content-ID and
+    #: anything else as the raw file; ``raw``/``multipart`` force one.
     download_format: Literal["auto", "raw", "multipart"] = "auto"
+    #: A CA bundle file to verify the server's TLS certificate with (TLS is always verified).
     ca_bundle: str | None = None
+    #: Seconds to wait for a connection.
     connect_timeout: float = Field(default=10.0, gt=0)
+    #: Seconds to wait for an answer.
     read_timeout: float = Field(default=60.0, gt=0)
+    #: How often an idempotent request is retried after a transient failure.
     retries: int = Field(default=2, ge=0, le=5)
+    #: A file that keeps session tokens across processes (mode 0600; never passwords).
     token_cache: str | None = None
+    #: A keyring entry used to log in again when the server drops the session.
     keyring_service: str | None = None
+    #: Regular expression for the server's texts that mean the session has expired.
     expired_pattern: str = DEFAULT_EXPIRED_PATTERN
 
     @field_validator("base_url", "ping_url")

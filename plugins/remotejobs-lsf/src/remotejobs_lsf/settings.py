@@ -19,6 +19,11 @@ class LsfSettings(BatchSettings):
     :ivar resource_requirement: an ``-R`` string added to every job, e.g. ``select[type==any]``.
     """
 
+    #: The site's ``LSF_UNIT_FOR_LIMITS`` (lsf.conf), the unit of ``-M``; the LSF 10 installer
+    #: writes MB.
     limit_unit: Literal["KB", "MB", "GB"] = "MB"
+    #: ``delimited`` (``bjobs -o ... delimiter='|'``, LSF 9.1+) or ``json`` (``bjobs -o ...
+    #: -json``, LSF 10.1+).
     status_format: Literal["json", "delimited"] = "delimited"
+    #: An ``-R`` string added to every job, e.g. ``select[type==any]``.
     resource_requirement: str | None = None

@@ -12,4 +12,6 @@ class SlurmSettings(BatchSettings):
     sacct, None (default) = find out on first use (a resource that finds accounting
     disabled does not call sacct again)."""
 
+    #: True: ``sacct`` is available; False: never call it; None: find out on first use (a
+    #: resource that finds accounting disabled does not call it again).
     accounting: bool | None = None

@@ -14,4 +14,6 @@ class TorqueSettings(BatchSettings):
     2.4+) and falls back to ``qstat -f`` text for good when the server rejects ``-x``
     (Slurm's torque wrapper); ``xml`` or ``text`` force one."""
 
+    #: ``auto`` tries ``qstat -f -x`` (XML, Torque 2.4+) and falls back to text for good when
+    #: the server rejects ``-x``; ``xml`` or ``text`` force one.
     status_format: Literal["auto", "xml", "text"] = "auto"
