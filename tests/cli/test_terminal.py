@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import time
@@ -90,3 +91,26 @@ def test_login_prompts_for_the_password_without_echo(cli: Cli, cluster: dict[str
     wrong = run_in_pty([EXE, "--no-agent", "login", "pw", "--user", bob["name"], "--ask-password"],
                        {**cli.env, "TERM": "xterm"}, {f"Password for {bob['name']} on pw:".encode(): b"wrong\n"})
     assert wrong[0] == 3, wrong[1]
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("agent", ["1", "0"])
+def test_upload_and_download_draw_byte_progress_bars(cli: Cli, tmp_path: Path, agent: str) -> None:
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(3 * 1024 * 1024))
+    env = {**cli.env, "TERM": "xterm", "COLUMNS": "150", "REMOTEJOBS_AGENT": agent}
+    inbox = f"rj-progress-{cli.token}"
+    status, output = run_in_pty([EXE, "-r", "hpc", "upload", str(payload), inbox], env)
+    text = output.decode(errors="replace")
+    assert status == 0, text
+    assert "uploading" in text and "3.1/3.1 MB" in text, text  # the bar's last frame: every byte counted
+    remote = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).strip().splitlines()[-1].strip()
+    assert remote.endswith(f"{inbox}/payload.bin")
+    done = subprocess.run([EXE, "-r", "hpc", "--json", "submit", "--wait", "--", "/bin/cp", remote, "."],
+                          capture_output=True, text=True, env=env, check=True, timeout=300)
+    job_id = json.loads(done.stdout)["id"]
+    status, output = run_in_pty([EXE, "-r", "hpc", "download", job_id, str(tmp_path / "out")], env)
+    text = output.decode(errors="replace")
+    assert status == 0 and "downloading" in text and "3.1/3.1 MB" in text, text
+    assert (tmp_path / "out" / "payload.bin").read_bytes() == payload.read_bytes()
+    cli("-r", "hpc", "submit", "--wait", "--", "/bin/rm", "-rf", remote.rsplit("/", 1)[0])

@@ -17,7 +17,7 @@ from remotejobs import errors as _errors
 from remotejobs.agent._paths import AgentError, private_dir, socket_path
 from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.resource import BackendSettings, ComputeResource, _Session
-from remotejobs.transport.base import CommandResult
+from remotejobs.transport.base import CommandResult, transfer_progress
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "AgentClient", "AgentResource", "agent_enabled", "connect"]
 
@@ -56,12 +56,18 @@ class AgentClient:
         error, rebuilt; AgentError (transient) when the agent went away."""
         try:
             self.sock.sendall((json.dumps({"op": op, **fields}, default=str) + "\n").encode())
-            line = self._reader.readline()
+            while True:
+                line = self._reader.readline()
+                if not line:
+                    raise AgentError(f"The session agent at {self.path} closed the connection", transient=True)
+                reply = json.loads(line)
+                if "progress" not in reply:
+                    break
+                callback = transfer_progress.get()
+                if callback is not None:
+                    callback(*reply["progress"])
         except OSError as exc:
             raise AgentError(f"Lost the session agent at {self.path}: {exc}", transient=True) from exc
-        if not line:
-            raise AgentError(f"The session agent at {self.path} closed the connection", transient=True)
-        reply = json.loads(line)
         if "error" in reply:
             raise _rebuild(reply["error"])
         return reply["ok"]

@@ -7,8 +7,8 @@ uid; anything else is refused before a request is read. Passwords pass through o
 ``login``, and are never kept: only the session they opened is.
 
 Protocol: one JSON object per line each way; a request ``{"op": ..., ...}`` gets
-``{"ok": result}`` or ``{"error": {"type", "message", "resource", "user", "transient",
-"hint", "job_id"}}``.
+``{"ok": result}`` (after ``{"progress": [done, total]}`` lines for transfers) or
+``{"error": {"type", "message", "resource", "user", "transient", "hint", "job_id"}}``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from remotejobs.agent._paths import private_dir
 from remotejobs.errors import NotLoggedInError, RemoteJobsError
 from remotejobs.models import JobSpec
 from remotejobs.resource import ComputeResource
+from remotejobs.transport.base import ProgressCallback, transfer_progress
 
 __all__ = ["AgentServer", "error_payload", "serve"]
 
@@ -204,6 +205,21 @@ class _Handler(socketserver.StreamRequestHandler):
         args = request.get("args", {})
         return self.call(resource, name, user, str(op), args)
 
+    def _progress_writer(self) -> ProgressCallback:
+        """Sends ``{"progress": [done, total]}`` lines before the reply (at most ten a
+        second, and always the last one)."""
+        last = [0.0]
+
+        def send(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < 0.1:
+                return
+            last[0] = now
+            self.wfile.write((json.dumps({"progress": [done, total]}) + "\n").encode())
+            self.wfile.flush()
+
+        return send
+
     def call(self, resource: ComputeResource, name: str, user: str | None, op: str, args: dict[str, Any]) -> Any:
         if op == "submit":
             return resource.submit(JobSpec.model_validate(args["spec"])).id
@@ -214,10 +230,14 @@ class _Handler(socketserver.StreamRequestHandler):
         if op == "cancel":
             resource.cancel(args["id"])
             return None
-        if op == "upload":
-            return resource.upload(args["path"], args["remote_dir"])
-        if op == "download":
-            return [str(p) for p in resource.download(args["id"], args["dir"], args.get("name"))]
+        if op in ("upload", "download"):
+            token = transfer_progress.set(self._progress_writer())
+            try:
+                if op == "upload":
+                    return resource.upload(args["path"], args["remote_dir"])
+                return [str(p) for p in resource.download(args["id"], args["dir"], args.get("name"))]
+            finally:
+                transfer_progress.reset(token)
         if op == "run":
             result = resource.transport.run(args["argv"])  # type: ignore[attr-defined]
             return result.model_dump(mode="json")

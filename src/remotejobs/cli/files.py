@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from remotejobs.cli._common import Ctx, err, pass_ctx, password_options
 from remotejobs.jobtypes import element_files, is_array_element
+from remotejobs.transport.base import transfer_progress
 
 __all__ = ["COMMANDS", "activity"]
 
@@ -23,13 +32,31 @@ T = TypeVar("T")
 
 @contextmanager
 def activity(ctx: Ctx, text: str) -> Iterator[Callable[[str], None]]:
-    """A transient progress line on a terminal (nothing with ``--json`` or when piped);
-    yields a function that updates its text."""
+    """A transient progress bar on a terminal (nothing with ``--json`` or when piped): the
+    bytes of the file being moved (fed by the transports through
+    :data:`~remotejobs.transport.base.transfer_progress`, also from the session agent),
+    and a count of files; yields a function that updates its text."""
     show = sys.stderr.isatty() and not ctx.as_json
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, disable=not show, transient=True) as bar:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeElapsedColumn(), console=err, disable=not show,
+                  transient=True) as bar:
         task = bar.add_task(text, total=None)
-        yield lambda t: bar.update(task, description=t)
+        files = [0, -1]  # files seen, bytes done of the current one
+
+        def moved(done: int, total: int) -> None:
+            if done < files[1] or files[1] < 0:
+                files[0] += 1
+            files[1] = done
+            bar.update(task, completed=done, total=total or None,
+                       description=f"{text} (file {files[0]})" if files[0] > 1 else text)
+            if done == total:
+                bar.refresh()  # every finished file is drawn complete at least once
+
+        token = transfer_progress.set(moved)
+        try:
+            yield lambda t: bar.update(task, description=t)
+        finally:
+            transfer_progress.reset(token)
 
 
 @click.command()

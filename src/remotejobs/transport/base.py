@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CommandResult", "CommandTransport", "ProgressCallback"]
+__all__ = ["CommandResult", "CommandTransport", "ProgressCallback", "transfer_progress"]
 
 #: Called with (bytes done, bytes total) while a file moves.
 ProgressCallback = Callable[[int, int], None]
+
+#: The progress callback of the transfers made in this context when a caller passes none
+#: (how the command line draws progress bars for ``upload``/``download`` without every
+#: resource method taking a callback). Transports use ``progress or transfer_progress.get()``.
+transfer_progress: ContextVar[ProgressCallback | None] = ContextVar("transfer_progress", default=None)
 
 
 class CommandResult(BaseModel):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from remotejobs.errors import AuthenticationError, OperationTimeoutError, TransferError, TransportError
-from remotejobs.transport.base import CommandResult, CommandTransport, ProgressCallback
+from remotejobs.transport.base import CommandResult, CommandTransport, ProgressCallback, transfer_progress
 
 __all__ = ["LocalTransport"]
 
@@ -78,6 +78,7 @@ class LocalTransport(CommandTransport):
             raise TransferError(f"Could not copy {src} to {dst}: {exc.strerror or exc}", path=src) from exc
         finally:
             tmp.unlink(missing_ok=True)
+        progress = progress or transfer_progress.get()
         if progress is not None:
             size = target.stat().st_size
             progress(size, size)

@@ -32,7 +32,7 @@ from remotejobs.transport._ssh_auth import Credentials, InteractiveHandler, reso
 from remotejobs.transport._ssh_errors import ConnectionLost, is_connection_failure, translate_sftp
 from remotejobs.transport._ssh_pool import Connection, HostKeySettings, acquire, release
 from remotejobs.transport._ssh_shell import MAX_SHELL_STDIN, CommandLost, ShellBroken, exec_once
-from remotejobs.transport.base import CommandResult, CommandTransport, ProgressCallback
+from remotejobs.transport.base import CommandResult, CommandTransport, ProgressCallback, transfer_progress
 
 __all__ = ["InteractiveHandler", "SSHTransport"]
 
@@ -226,6 +226,7 @@ class SSHTransport(CommandTransport):
         """
         target = self._abs(remote_path)
         checker = self._remote_sha256 if verify else None
+        progress = progress or transfer_progress.get()
         try:
             with open(local_path, "rb"):
                 pass
@@ -239,6 +240,7 @@ class SSHTransport(CommandTransport):
         """Download atomically (temporary local name, then rename); see :meth:`put`."""
         source = self._abs(remote_path)
         checker = (lambda: self._remote_sha256(source)) if verify else None
+        progress = progress or transfer_progress.get()
 
         def op(client: paramiko.SFTPClient) -> None:
             try:
