@@ -44,6 +44,8 @@ def test_submit_status_download_round_trip(run, tmp_path: Path) -> None:  # type
     assert any(Path(f).read_text() == "from-cli\n" for f in files)
     table = run("status").stdout
     assert job_id in table and "cli job" in table
+    narrow = run("status", "--all", env_extra={"COLUMNS": "60"}).stdout
+    assert job_id in narrow and all(len(line) <= 60 for line in narrow.splitlines()), narrow
 
 
 def test_errors_print_one_line_and_the_documented_exit_status(run) -> None:  # type: ignore[no-untyped-def]

@@ -62,7 +62,7 @@ def _parse(argv: list[str]) -> None:
 def test_the_command_list_is_complete() -> None:
     names = {path[0] for path, _ in COMMANDS}
     assert names >= {"login", "logout", "session", "ping", "resources", "backends", "submit", "status",
-                     "wait", "cancel", "upload", "download", "completion"}
+                     "wait", "cancel", "upload", "download", "completion", "jobtypes", "datasets", "agent"}
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=[" ".join(p) for p, _ in COMMANDS])
