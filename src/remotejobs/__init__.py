@@ -19,6 +19,7 @@ from remotejobs.job import Job
 from remotejobs.jobtypes import JobType, job_types
 from remotejobs.models import Capability, Dependency, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs.workflow import Workflow, submit
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "SubmissionError",
     "TransferError",
     "TransportError",
+    "Workflow",
     "__version__",
     "available_backends",
     "dataset_sources",
@@ -51,4 +53,5 @@ __all__ = [
     "job_types",
     "open_resource",
     "plugin_failures",
+    "submit",
 ]

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from remotejobs.models import JobInfo
     from remotejobs.resource import ComputeResource
     from remotejobs.workflow.conditions import Condition, Kind
+    from remotejobs.workflow.steps import FileRef
 
 __all__ = ["Job", "JobRef", "job_id_of"]
 
@@ -61,6 +62,14 @@ class Job:
     def started(self) -> Condition:
         """Condition: the job started running (after, ``started()``)."""
         return self._atom("started")
+
+    def file(self, name: str) -> FileRef:
+        """The output file ``name`` this job will write, named before it exists: for
+        :meth:`remotejobs.workflow.Workflow.copy`, or as ``str(ref)`` inside a later
+        step's arguments (replaced by the file's path when that step is submitted)."""
+        from remotejobs.workflow.steps import FileRef
+
+        return FileRef(self, name)
 
     def _atom(self, kind: Kind) -> Condition:
         from remotejobs.workflow.conditions import Atom

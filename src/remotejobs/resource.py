@@ -248,19 +248,24 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
                 raise TransferError(f"Local file {str(path)!r} does not exist", path=str(path))
             return self._upload(path, remote_dir)
 
-    def submit(self, spec: JobSpec, after: Condition | None = None) -> Job:
+    def submit(self, spec: JobSpec, after: Condition | None = None, **options: Any) -> Job:
         """Submit ``spec``; the returned handle's ``id`` is the scheduler's id.
 
         On return the scheduler has accepted the job. :raises SubmissionError: refused,
         or (``transient=True``) outcome unknown: check :meth:`jobs` before resubmitting.
 
-        ``after`` (built from job handles: ``a.done & ~b.failed``, see
-        :mod:`remotejobs.workflow.conditions`) makes the job start only when it holds.
+        With ``after`` (built from job handles: ``a.done & ~b.failed``), or inside a
+        ``with Workflow(...):`` block, the job becomes a workflow step
+        (:class:`remotejobs.workflow.Step`; ``options`` are those of
+        :meth:`remotejobs.workflow.Workflow.submit`): submitted at once with the
+        scheduler's own dependency where it can say the condition, else held by the client.
         """
-        if after is not None:
-            from remotejobs.workflow.native import submit_after
+        from remotejobs.workflow.context import current_workflow
 
-            return submit_after(self, spec, after)
+        if after is not None or options or current_workflow() is not None:
+            from remotejobs.workflow.engine import default_workflow
+
+            return (current_workflow() or default_workflow()).submit(self, spec, after, **options)
         with self._context():
             self._active()
             if spec.array is not None:
@@ -343,11 +348,20 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             pause = min(limit, pause * 1.5)
 
     def __enter__(self) -> Self:
+        """``with resource:`` makes it the default of ``remotejobs.submit()`` in
+        the block (a context variable: other threads and tasks are not affected) and
+        closes the session at the end of the block."""
+        from remotejobs.workflow.context import push_default
+
+        push_default(self)
         return self
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        from remotejobs.workflow.context import pop_default
+
+        pop_default(self)
         self.close()
 
     # -- helpers --------------------------------------------------------------------

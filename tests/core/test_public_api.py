@@ -10,10 +10,9 @@ def test_exported_names() -> None:
     assert set(remotejobs.__all__) == {
         "AuthenticationError", "BackendSettings", "Capability", "ComputeResource", "ConfigurationError",
         "Dependency", "DependencyGroup", "Job", "JobInfo", "JobNotFoundError", "JobSpec", "JobState",
-        "NotLoggedInError",
-        "RemoteJobsError", "SchedulerError", "SessionExpiredError", "SubmissionError", "TransferError",
-        "TransportError", "__version__", "available_backends", "hookimpl", "open_resource", "plugin_failures",
-        "Dataset", "JobType", "dataset_sources", "job_types",
+        "NotLoggedInError", "RemoteJobsError", "SchedulerError", "SessionExpiredError", "SubmissionError",
+        "TransferError", "TransportError", "Workflow", "__version__", "available_backends", "hookimpl",
+        "open_resource", "plugin_failures", "submit", "Dataset", "JobType", "dataset_sources", "job_types",
     }
     for name in remotejobs.__all__:
         assert hasattr(remotejobs, name)

@@ -31,7 +31,7 @@ from remotejobs.errors import RemoteJobsError
 __all__ = ["COMMAND_MODULES", "build", "cli", "main"]
 
 #: Modules of this package that contribute commands (each defines ``COMMANDS``).
-COMMAND_MODULES: tuple[str, ...] = ("info", "session", "jobs", "status", "files", "jobtypes", "agent")
+COMMAND_MODULES: tuple[str, ...] = ("info", "session", "jobs", "status", "files", "jobtypes", "agent", "workflow")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from remotejobs.resource import ComputeResource
 
 __all__ = [
-    "ALWAYS", "Atom", "Condition", "Kind", "Value", "atom_value", "native_dependency", "simplify",
+    "ALWAYS", "Atom", "Condition", "Kind", "Value", "atom_value", "decided", "dump", "load", "native_dependency",
+    "simplify",
 ]
 
 Kind = Literal["done", "ended", "failed", "started"]
@@ -262,4 +263,37 @@ def native_dependency(cond: Condition, resource: ComputeResource) -> DependencyG
 
 
 def _submitted(job: Job) -> bool:
-    return bool(getattr(job, "submitted", True))
+    """A scheduler job with an id (workflow steps not yet submitted and transfers have none)."""
+    return getattr(job, "scheduler_id", job.id) is not None
+
+
+def dump(cond: Condition, name_of: Callable[[Job], object]) -> object:
+    """``cond`` as JSON-able data, each job written as ``name_of(job)`` (see :func:`load`)."""
+    if isinstance(cond, Atom):
+        return {"atom": [name_of(cond.job), cond.kind]}
+    if isinstance(cond, _Const):
+        return {"const": cond.value}
+    if isinstance(cond, _Not):
+        return {"not": dump(cond.inner, name_of)}
+    if isinstance(cond, _Junction):
+        return {cond.op: [dump(p, name_of) for p in cond.parts]}
+    raise TypeError(f"not a condition: {cond!r}")
+
+
+def load(data: object, job_of: Callable[[object], Job]) -> Condition:
+    """The condition :func:`dump` wrote, with ``job_of`` turning names back into jobs."""
+    if not isinstance(data, dict) or len(data) != 1:
+        raise ValueError(f"not a dumped condition: {data!r}")
+    ((tag, value),) = data.items()
+    if tag == "atom":
+        name, kind = value
+        if kind not in _NATIVE:
+            raise ValueError(f"unknown condition kind {kind!r}")
+        return Atom(job_of(name), kind)
+    if tag == "const":
+        return _Const(bool(value))
+    if tag == "not":
+        return _Not(load(value, job_of))
+    if tag in ("and", "or"):
+        return _Junction(tag, tuple(load(v, job_of) for v in value))
+    raise ValueError(f"not a dumped condition: {data!r}")
