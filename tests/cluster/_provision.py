@@ -63,7 +63,7 @@ SSHD_CONFIG = STATE_DIR / "sshd_config"
 KNOWN_HOSTS = STATE_DIR / "known_hosts"
 PASSWORDS = STATE_DIR / "passwords.json"
 EMULATOR_SRC = Path(__file__).resolve().parent / "emulators"
-EMULATORS = ("torque", "lsf")
+EMULATORS = ("torque", "lsf", "pbs")
 
 
 def key_file(user: str) -> Path:
@@ -114,7 +114,7 @@ def make_dirs() -> None:
     ensure_dir(EMULATOR_SPOOL, 0o1777)
     # The emulators' own spools: root-owned tops (their config files are trusted only when
     # root owns them), world-writable sticky dirs below for per-user records.
-    for emulator, shared in (("lsf", ("jobs",)), ("torque", ("jobs", "scripts"))):
+    for emulator, shared in (("lsf", ("jobs",)), ("torque", ("jobs", "scripts")), ("pbs", ("jobs", "scripts"))):
         ensure_dir(EMULATOR_SPOOL / emulator, 0o755)
         for sub in shared:
             ensure_dir(EMULATOR_SPOOL / emulator / sub, 0o1777)

@@ -69,7 +69,7 @@ def test_json_shape(info: dict[str, Any]) -> None:
     assert info["ssh"]["port"] == 2222 and info["ssh"]["host_key_type"] == "ssh-ed25519"
     assert [u["name"] for u in info["users"]] == ["rjalice", "rjbob"]
     assert info["slurm"]["partitions"] == ["debug", "short"] and info["slurm"]["accounting"] is False
-    for kind in ("torque_emulator", "lsf_emulator", "torque_wrappers", "sge"):
+    for kind in ("torque_emulator", "lsf_emulator", "torque_wrappers", "sge", "pbs_emulator"):
         assert Path(info["commands"][kind]).is_dir()
     assert info["sge"]["queue"] == "all.q" and info["sge"]["pe"] == "smp" and info["sge"]["slots"] == 8
 

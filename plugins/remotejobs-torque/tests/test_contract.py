@@ -133,3 +133,21 @@ def test_walltime_kill_is_timeout_on_both_servers(
     finally:
         for resource in resources:
             resource.close()
+
+
+def test_pointed_at_a_pbs_pro_server_it_names_the_pbs_backend(
+    cluster: dict[str, Any], ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]
+) -> None:
+    """The test cluster's PBS Professional emulator (tests/cluster/emulators/pbs) answers
+    ``qstat -f -x`` with text: the torque backend must say so, not report forever."""
+    from remotejobs.errors import SchedulerError
+
+    resource = _opener(ssh_settings, cluster_users, cluster["commands"]["pbs_emulator"])(0)
+    resource.login(cluster_users[0]["name"], None)
+    try:
+        job = resource.submit(_sh("exit 0"))
+        with pytest.raises(SchedulerError, match="PBS Professional or OpenPBS") as err:
+            resource.status(job.id)
+        assert 'backend = "pbs"' in str(err.value)
+    finally:
+        resource.close()

@@ -226,3 +226,27 @@ def test_cancel_outcomes(dialect: TorqueDialect) -> None:
 def test_state_map_is_total_for_unknown_words(dialect: TorqueDialect) -> None:
     assert dialect.map_state("U") is JobState.UNKNOWN and dialect.map_state("R") is JobState.RUNNING
     assert isinstance(JobInfo(id="x", state=dialect.map_state("Q")), JobInfo)
+
+
+# -- a PBS Professional / OpenPBS server is named, not misread -------------------------------
+PBS_PRO_REAL = Path(__file__).parents[2] / "remotejobs-pbs" / "tests" / "golden" / "real"
+
+
+def test_pbs_pro_text_answer_to_x_names_the_pbs_backend(dialect: TorqueDialect) -> None:
+    """Real PBS Pro 12 ``qstat -f`` text (AiiDA's capture, see the pbs plugin's SOURCES.md):
+    PBS Pro answers ``qstat -f -x`` with text, so the torque backend stops with a clear error
+    instead of waiting forever for a ``C`` that PBS Pro never shows."""
+    text = (PBS_PRO_REAL / "aiida_pbspro12_qstat_f.txt").read_text(encoding="utf-8")
+    answer = result(text, argv=("qstat", "-f", "-x", "68350.mycluster"))
+    with pytest.raises(SchedulerError, match="PBS Professional or OpenPBS") as err:
+        dialect.check_xml_answer(answer)
+    assert 'backend = "pbs"' in str(err.value)
+    dialect.check_xml_answer(result(golden("torque_qstat_x_reference.xml"), argv=("qstat", "-f", "-x")))
+    dialect.check_xml_answer(result("", "qstat: Unknown Job Id Error 5.vm\n", 153, argv=("qstat", "-f", "-x")))
+
+
+def test_a_job_in_state_f_names_the_pbs_backend(dialect: TorqueDialect) -> None:
+    finished = "Job Id: 7.pbs\n    Job_Name = x\n    job_state = F\n    Exit_status = 0\n\n"
+    with pytest.raises(SchedulerError, match="state F") as err:
+        dialect.parse_status(result(finished), ["7.pbs"])
+    assert 'backend = "pbs"' in str(err.value)

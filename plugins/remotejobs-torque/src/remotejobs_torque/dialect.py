@@ -46,6 +46,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9_./:=,+@%-]+$")
 _UNKNOWN_ID = ("Unknown Job Id", "nonexistent job id")
 _BAD_OPTION = ("invalid option", "Unknown option", "illegal option")
 UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
+_HEADER_TEXT = "Job Id:"
 
 
 def id_key(job_id: str) -> str:
@@ -78,6 +79,16 @@ def job_name(name: str | None) -> str:
     at most 64 characters (default ``remotejobs``)."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "remotejobs")[:64]
     return cleaned if cleaned[:1].isalpha() else ("j" + cleaned)[:64]
+
+
+def _pbs_pro(result: CommandResult, evidence: str) -> SchedulerError:
+    """The error for a PBS Professional / OpenPBS server: there ``qstat -x`` means "include
+    finished jobs" and prints text (openpbs ``src/cmds/qstat.c``, ``doc/man1/qstat.1B``),
+    finished jobs are ``F`` with ``Exit_status``, so this backend would never settle them."""
+    return SchedulerError(
+        f"This server looks like PBS Professional or OpenPBS, not Torque: {evidence}",
+        command=result.argv, output=result.output[:300],
+        hint='Use backend = "pbs" (package remotejobs-pbs) for PBS Professional and OpenPBS')
 
 
 class TorqueDialect(SchedulerDialect[TorqueSettings]):
@@ -176,21 +187,32 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         """See :func:`_states.resolve`."""
         return resolve(job_id, info, marker)
 
+    def check_xml_answer(self, result: CommandResult) -> None:
+        """After asking ``qstat -f -x``: a text answer comes from PBS Professional/OpenPBS
+        (whose ``-x`` adds finished jobs), never from Torque (XML) or Slurm's wrapper
+        (which rejects ``-x``). :raises SchedulerError: naming PBS Pro and ``pbs``."""
+        text = result.stdout.lstrip()
+        if text.startswith(_HEADER_TEXT) and "-x" in result.argv:
+            raise _pbs_pro(result, "it answered qstat -f -x with text, not Torque's XML")
+
     def _records(self, result: CommandResult) -> list[dict[str, str]]:
         stderr = [line for line in result.stderr.splitlines() if line.strip()]
         known_errors = all(any(t in line for t in _UNKNOWN_ID) for line in stderr)
         if result.exit_status not in (0, UNKJOBID_EXIT) or not known_errors:
             raise SchedulerError("qstat failed", command=result.argv,
                                  exit_status=result.exit_status, output=result.output)
+        self.check_xml_answer(result)
         text = result.stdout
+        xml = text.lstrip().startswith(("<?xml", "<Data"))
         try:
-            if text.lstrip().startswith(("<?xml", "<Data")):
-                return parse_xml(text)
-            return parse_full(text)
+            jobs = parse_xml(text) if xml else parse_full(text)
         except ValueError as exc:
             raise SchedulerError(f"Could not understand the qstat output: {exc}",
                                  command=result.argv, exit_status=result.exit_status,
                                  output=result.output) from exc
+        if any(job.get("job_state") == "F" for job in jobs):
+            raise _pbs_pro(result, "it shows a job in state F (PBS Pro's finished state; Torque's is C)")
+        return jobs
 
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         """Infos keyed by the asked ids; unknown ids (stderr ``Unknown Job Id``, exit 153,

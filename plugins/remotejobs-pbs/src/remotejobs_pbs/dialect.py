@@ -1,0 +1,245 @@
+"""The PBS Professional / OpenPBS dialect: qsub, ``qstat -f -F json -x``, qdel.
+
+Facts (openpbs/openpbs ``src/cmds/qsub.c``, ``qstat.c``, ``qdel.c``,
+``src/lib/Libcmds/err_handling.c``, ``src/lib/Liblog/pbs_messages.c``,
+``src/include/pbs_error.h``; the PBS Reference Guide; peers: psij-python's PBS executor,
+buildtest's, AiiDA's pbspro scheduler):
+
+- qsub prints the new id and a newline (``123.server``, ``123[].server`` for ``-J``);
+  errors are ``qsub: <message>`` on stderr, exit status the PBS error number & 0xFF;
+- ``qstat -f -F json -x -t ids``: ``-x`` adds finished (``F``) jobs kept by the server's
+  job history, ``-t`` lists an array's subjobs (``123[4].server``); an unknown id prints
+  ``qstat: Unknown Job Id <id>`` (PBSE_UNKJOBID 15001, exit 153) while the others still
+  print; PBS Pro before 13 has no ``-F``: the resource falls back to text once;
+- qdel: silent on success; ``qdel: Unknown Job Id <id>`` (exit 153); a finished job
+  ``qdel: Job has finished <id>`` (PBSE_HISTJOBID 15139, exit 35); an exiting one
+  ``qdel: Request invalid for state of job <id>`` (PBSE_BADSTATE, exit 168).
+
+Every id is checked against the PBS id grammar (:mod:`remotejobs_pbs._ids`) before it
+reaches a command; values on the command line are argv elements (no shell), restricted to
+what qsub's own parsers read unambiguously.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
+from remotejobs.models import Capability, JobInfo, JobSpec
+from remotejobs.scheduler.arrays import aggregate_array
+from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.transport.base import CommandResult
+from remotejobs_pbs._ids import ID_FORMS, array_of, is_job_id, key
+from remotejobs_pbs._qstat import parse_json, parse_text
+from remotejobs_pbs._states import STATE_MAP, info_from_attrs
+
+__all__ = ["PbsDialect", "job_name"]
+
+UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
+HISTJOBID_EXIT = 35  # PBSE_HISTJOBID 15139 & 0xFF
+_SAFE = re.compile(r"^[A-Za-z0-9_./=+@%-]+$")
+_PATH = re.compile(r"^/[^:\x00-\x1f\x7f]*$")  # qsub reads "[host:]path"; no ':' so no host
+_UNKNOWN = ("Unknown Job Id",)
+_FINISHED = ("Job has finished", "Request invalid for finished array subjob")
+_BAD_OPTION = ("invalid option", "illegal option", "Unknown option")
+_TRANSIENT = ("cannot connect to server", "Connection refused", "Premature end of message",
+              "Invalid credential", "No route to host")
+
+
+def job_name(name: str | None) -> str:
+    """A name qsub accepts: ``[A-Za-z0-9_.-]``, starting with a letter, at most 64
+    characters (default ``remotejobs``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "remotejobs")[:64]
+    return cleaned if cleaned[:1].isalpha() else ("j" + cleaned)[:64]
+
+
+def _safe(value: str, what: str) -> str:
+    if not _SAFE.match(value):
+        raise InvalidJobSpecError(f"The {what} {value!r} contains characters the pbs backend "
+                                  "does not pass to qsub", hint="Use letters, digits and _ . / = + @ % -")
+    return value
+
+
+def _path(value: str, what: str) -> str:
+    if not _PATH.match(value):
+        raise InvalidJobSpecError(f"The {what} {value!r} cannot be given to qsub",
+                                  hint="qsub reads a ':' as host:path; use a path without ':'")
+    return value
+
+
+def _array(spec: str) -> str:
+    """``X-Y`` with X < Y: the only form of ``-J`` the JobSpec grammar and PBS share
+    (qsub(1B) ``-J <range>``: ``X-Y[:Z]``; a single index or a list is refused by PBS)."""
+    match = re.fullmatch(r"(\d+)-(\d+)", spec)
+    if not match or int(match.group(1)) >= int(match.group(2)):
+        raise InvalidJobSpecError(f"PBS job arrays are one range X-Y with X < Y, not {spec!r}",
+                                  hint="Give array='1-10' (lists and single indices are not PBS arrays)")
+    return spec
+
+
+class PbsDialect(SchedulerDialect):
+    """qsub/qstat/qdel for PBS Professional (13+, and 12 with ``status_format="text"``)
+    and OpenPBS.
+
+    :ivar status_format: ``json`` asks ``qstat -f -F json``, ``text`` asks ``qstat -f``.
+    """
+
+    name: ClassVar[str] = "pbs"
+    job_id_expr: ClassVar[str] = '"${PBS_JOBID:-unknown}"'
+    state_map = STATE_MAP
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
+    )
+
+    def __init__(self, bin_dir: str = "", status_format: Literal["json", "text"] = "json") -> None:
+        super().__init__(bin_dir=bin_dir)
+        self.status_format = status_format
+
+    # -- ids ----------------------------------------------------------------------
+    @staticmethod
+    def check_id(job_id: str) -> str:
+        """``job_id`` unchanged when it is a PBS id; JobNotFoundError otherwise (no PBS
+        server could know it, so no command is run for it)."""
+        if not is_job_id(job_id):
+            raise JobNotFoundError(job_id, message=f"{job_id!r} is not a PBS job id ({ID_FORMS})")
+        return job_id
+
+    # -- submit -------------------------------------------------------------------
+    def _options(self, spec: JobSpec) -> list[tuple[str, str]]:
+        opts = [("-N", job_name(spec.name))]
+        if spec.queue:
+            opts.append(("-q", _safe(spec.queue, "queue")))
+        chunk = f"{spec.nodes}:ncpus={spec.processes_per_node}:mpiprocs={spec.processes_per_node}"
+        if spec.memory_mb is not None:
+            chunk += f":mem={math.ceil(spec.memory_mb / spec.nodes)}mb"
+        opts.append(("-l", f"select={chunk}"))
+        if spec.nodes > 1:
+            opts.append(("-l", "place=scatter"))
+        if spec.walltime is not None:
+            total = math.ceil(spec.walltime.total_seconds())
+            opts.append(("-l", f"walltime={total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"))
+        if spec.array:
+            opts.append(("-J", _array(spec.array)))
+        if spec.depends_on is not None:
+            bad = [i for i in spec.depends_on.job_ids if not is_job_id(i)]
+            if bad:
+                raise InvalidJobSpecError(f"Not PBS job ids in depends_on: {', '.join(map(repr, bad))} "
+                                          f"(expected {ID_FORMS})")
+            opts.append(("-W", f"depend={spec.depends_on.condition}:{':'.join(spec.depends_on.job_ids)}"))
+        return opts
+
+    def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
+        """``#PBS`` lines for the resource options (the command line repeats them and wins;
+        the output paths are only on the command line)."""
+        return [f"#PBS {flag} {value}" for flag, value in self._options(spec)]
+
+    def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
+        argv = [self.cmd("qsub")]
+        for flag, value in self._options(spec):
+            argv += [flag, value]
+        argv += ["-o", _path(ctx.stdout, "stdout path")]
+        if ctx.stderr == ctx.stdout:
+            argv += ["-j", "oe"]
+        else:
+            argv += ["-e", _path(ctx.stderr, "stderr path")]
+        return Command((*argv, _path(script_path, "script path")))
+
+    def parse_submit(self, result: CommandResult) -> str:
+        """The id qsub printed (``123.server`` or ``123[].server``)."""
+        if result.exit_status != 0:
+            text = result.output.strip() or f"qsub exited with status {result.exit_status}"
+            raise SubmissionError(f"qsub refused the job: {text[:500]}",
+                                  transient=any(t in text for t in _TRANSIENT))
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        if not lines or not is_job_id(lines[-1]):
+            raise SchedulerError("qsub printed no PBS job id", command=result.argv,
+                                 exit_status=result.exit_status, output=result.output)
+        return lines[-1]
+
+    # -- status -------------------------------------------------------------------
+    def status_command(self, ids: Sequence[str]) -> Command:
+        fmt = ("-F", "json") if self.status_format == "json" else ()
+        return Command.of(self.cmd("qstat"), "-f", *fmt, "-x", "-t", *(self.check_id(i) for i in ids))
+
+    def rejects_json(self, result: CommandResult) -> bool:
+        """True when ``qstat -F json`` failed because this qstat does not know ``-F``."""
+        return result.exit_status != 0 and any(t in result.stderr for t in _BAD_OPTION)
+
+    def _records(self, result: CommandResult) -> list[dict[str, str]]:
+        stderr = [line for line in result.stderr.splitlines() if line.strip()]
+        expected = all(any(t in line for t in _UNKNOWN + _FINISHED) for line in stderr)
+        if result.exit_status not in (0, UNKJOBID_EXIT, HISTJOBID_EXIT) or not expected:
+            raise SchedulerError("qstat failed", command=result.argv, exit_status=result.exit_status,
+                                 output=result.output,
+                                 transient=any(t in result.output for t in _TRANSIENT))
+        text = result.stdout.lstrip()
+        if text.startswith(("<?xml", "<Data")):
+            raise SchedulerError("This server answers qstat -x with Torque's XML: it is a Torque "
+                                 "server, not PBS Professional/OpenPBS", command=result.argv,
+                                 output=result.output[:300], hint='Use backend = "torque" for it')
+        try:
+            return parse_json(text) if text.startswith("{") else parse_text(text)
+        except ValueError as exc:
+            raise SchedulerError(f"Could not understand the qstat output: {exc}", command=result.argv,
+                                 exit_status=result.exit_status, output=result.output,
+                                 hint='If the JSON is malformed, set status_format = "text"') from exc
+
+    def status_parts(self, result: CommandResult, ids: Sequence[str]
+                     ) -> tuple[dict[str, JobInfo], dict[str, list[JobInfo]]]:
+        """``(jobs, arrays)``: infos of the asked plain ids and subjobs (matched on the part
+        before the first ``.``, keyed by the asked id), and for each asked array id the
+        infos of its subjobs (ids as qstat shows them, as ``$PBS_JOBID`` in the job).
+        Unknown ids are left out."""
+        rows = self._records(result)
+        asked = {key(i): i for i in ids}
+        jobs: dict[str, JobInfo] = {}
+        arrays: dict[str, list[JobInfo]] = {}
+        with_subjobs = {array_of(r["Job_Id"]) for r in rows}
+        for row in rows:
+            row_key = key(row["Job_Id"])
+            parent = asked.get(array_of(row["Job_Id"]) or "")
+            if parent is not None:
+                arrays.setdefault(parent, []).append(info_from_attrs(row["Job_Id"], row))
+            if row_key in asked and row_key not in with_subjobs:
+                jobs[asked[row_key]] = info_from_attrs(asked[row_key], row)
+        return jobs, arrays
+
+    def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        """Infos keyed by the asked ids; an asked array id gets the aggregate of its
+        subjobs (:func:`remotejobs.scheduler.arrays.aggregate_array`). Finished jobs
+        without a conclusive exit status are UNKNOWN with native_state F (see
+        :func:`_states.needs_marker`); the resource settles them before aggregating."""
+        jobs, arrays = self.status_parts(result, ids)
+        jobs.update({array: aggregate_array(array, elements) for array, elements in arrays.items()})
+        return jobs
+
+    def jobs_command(self, user: str) -> Command:
+        return self.status_command(())
+
+    def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
+        """Every job and array of ``user`` (``Job_Owner`` before the ``@``), subjobs
+        folded into their array, with ids as qstat shows them."""
+        rows = [r for r in self._records(result) if r.get("Job_Owner", "").split("@")[0] == user]
+        tops = [r["Job_Id"] for r in rows if array_of(r["Job_Id"]) is None]
+        return list(self.parse_status(CommandResult(argv=result.argv, exit_status=0,
+                                                    stdout=result.stdout, stderr=""), tops).values())
+
+    # -- cancel -------------------------------------------------------------------
+    def cancel_command(self, job_id: str) -> Command:
+        return Command.of(self.cmd("qdel"), self.check_id(job_id))
+
+    def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        """Silent exit 0: deleted. ``Job has finished`` or ``Request invalid for state of
+        job`` (exiting): already over, a no-op. ``Unknown Job Id``: JobNotFoundError."""
+        text = result.output
+        if result.exit_status == 0:
+            return
+        if any(t in text for t in _FINISHED) or "Request invalid for state of job" in text:
+            return
+        if result.exit_status == UNKJOBID_EXIT or any(t in text for t in _UNKNOWN):
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not known to the PBS server")
+        raise SchedulerError(f"qdel failed for job {job_id!r}", command=result.argv,
+                             exit_status=result.exit_status, output=text)
