@@ -30,6 +30,9 @@ from typing import Any
 import _pbs_emu as emu
 
 LINE_LIMIT = 78
+# A record younger than this that Slurm does not list was submitted after our squeue
+# snapshot (Slurm keeps finished jobs MinJobAge = 300 s, and the record is written first).
+YOUNG = 600
 TIME_ATTRS = ("ctime", "etime", "mtime", "qtime", "stime", "obittime")
 
 
@@ -133,13 +136,18 @@ def collect() -> list[dict[str, Any]]:
             elements.append((jid, job, finals.get(jid.index or "", {})))
         known = {jid.index or "" for jid, _, _ in elements}
         elements += [(emu.JobId(seq, k or None), {}, f) for k, f in finals.items() if k not in known]
+        young = time.time() - int(rec.get("ctime") or 0) < YOUNG
+        if not elements and young:
+            # submitted after the squeue snapshot above: queued, not forgotten
+            index = "pending:" + str(rec["array"]) if rec.get("array") else None
+            elements.append((emu.JobId(seq, index), {"job_state": "PENDING", "job_id": seq}, {}))
         mine = str(rec["owner"]).split("@")[0] == emu.me()
         if dirty and mine:
             emu.save_record(rec)
         shown = _views_for(rec, seq, elements)
         kept = [v for v in shown if v["attrs"]["job_state"] not in ("F", "X") or (
             keep is not None and time.time() - int(v["attrs"].get("obittime") or 0) < keep)]
-        if not kept and seq not in by_seq and mine:
+        if not kept and seq not in by_seq and mine and not young:
             with contextlib.suppress(OSError):
                 os.unlink(emu.record_path(seq))  # purged from history: gone for good
         views.extend(kept)
