@@ -56,7 +56,7 @@ class TestPbsEmulator(ResourceContract):
         assert re.fullmatch(r"\d+\.\w+", job.id), job.id
         info = job.wait(timeout=contract_env.timeout)
         assert (info.state, info.exit_code, info.native_state) == (JobState.FAILED, 3, "F"), info
-        assert session.dialect.status_format == "json"
+        assert session.dialect.status_format == "auto" and not session.probes.unavailable
 
     def test_array_aggregates_its_subjobs(self, session: PbsResource, contract_env: ContractEnv) -> None:
         job = session.submit(_sh('[ "$PBS_ARRAY_INDEX" != 2 ] || exit 4', name="arr", array="1-3"))
@@ -91,7 +91,7 @@ class TestPbsEmulator(ResourceContract):
         try:
             info = resource.submit(_sh("exit 5")).wait(timeout=60)
             assert (info.state, info.exit_code) == (JobState.FAILED, 5), info
-            assert resource.dialect.status_format == "text"
+            assert [p.name for p in resource.dialect.status_probes()] == ["qstat-f"]
         finally:
             resource.close()
 
@@ -100,7 +100,10 @@ class TestPbsEmulator(ResourceContract):
     ) -> None:
         jobs = [session.submit(_sh(f"exit {rc}")) for rc in (0, 3)]
         infos = {j.id: j.wait(timeout=contract_env.timeout) for j in jobs}
-        raw, _ = session.dialect.status_parts(session._qstat([j.id for j in jobs]), [j.id for j in jobs])
+        ids = [j.id for j in jobs]
+        answer = session._live(ids)
+        assert answer is not None
+        raw, _ = session.dialect.status_parts(answer, ids)
         assert raw == {}, "job_history_enable = False: finished jobs must be gone from qstat"
         ok, bad = (infos[j.id] for j in jobs)
         assert (ok.state, ok.exit_code, ok.native_state) == (JobState.COMPLETED, 0, None), ok

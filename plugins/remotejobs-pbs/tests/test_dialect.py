@@ -116,7 +116,12 @@ def test_status_command_forms(dialect: PbsDialect) -> None:
         "/opt/pbs/bin/qstat", "-f", "-F", "json", "-x", "-t", "1.s", "2[].s")
     assert PbsDialect(status_format="text").status_command(["1"]).argv == ("qstat", "-f", "-x", "-t", "1")
     old = result(stderr="qstat: invalid option -- 'F'\nusage: ...", status=2)
-    assert dialect.rejects_json(old) and not dialect.rejects_json(result(status=153))
+    json, text = dialect.status_probes()
+    assert (json.name, text.name) == ("qstat-json", "qstat-f")
+    assert json.is_unavailable(old) and not json.is_unavailable(result(status=153))
+    assert not text.is_unavailable(old)
+    assert [p.name for p in PbsDialect(status_format="json").status_probes()] == ["qstat-json"]
+    assert json.list_command is not None and json.list_command("a").argv[-3:] == ("json", "-x", "-t")
 
 
 def test_emulator_array_in_json_aggregates_its_subjobs(dialect: PbsDialect) -> None:

@@ -241,7 +241,7 @@ def test_pbs_pro_text_answer_to_x_names_the_pbs_backend(dialect: TorqueDialect) 
     with pytest.raises(SchedulerError, match="PBS Professional or OpenPBS") as err:
         dialect.check_xml_answer(answer)
     assert 'backend = "pbs"' in str(err.value)
-    dialect.check_xml_answer(result(golden("torque_qstat_x_reference.xml"), argv=("qstat", "-f", "-x")))
+    dialect.check_xml_answer(result(golden("real/batcheuphoria_qstat_x_finished.xml"), argv=("qstat", "-f", "-x")))
     dialect.check_xml_answer(result("", "qstat: Unknown Job Id Error 5.vm\n", 153, argv=("qstat", "-f", "-x")))
 
 

@@ -25,16 +25,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
 from remotejobs_pbs._ids import ID_FORMS, array_of, is_job_id, key
 from remotejobs_pbs._qstat import parse_json, parse_text
-from remotejobs_pbs._states import STATE_MAP, info_from_attrs
+from remotejobs_pbs._states import STATE_MAP, info_from_attrs, needs_marker, resolve
+from remotejobs_pbs.settings import PbsSettings
 
 __all__ = ["PbsDialect", "job_name"]
 
@@ -80,11 +82,13 @@ def _array(spec: str) -> str:
     return spec
 
 
-class PbsDialect(SchedulerDialect):
+class PbsDialect(SchedulerDialect[PbsSettings]):
     """qsub/qstat/qdel for PBS Professional (13+, and 12 with ``status_format="text"``)
     and OpenPBS.
 
-    :ivar status_format: ``json`` asks ``qstat -f -F json``, ``text`` asks ``qstat -f``.
+    :ivar status_format: ``json`` asks ``qstat -f -F json``, ``text`` asks ``qstat -f``;
+        ``auto`` declares both probes, so that a resource whose qstat has no ``-F`` asks
+        with text from then on.
     """
 
     name: ClassVar[str] = "pbs"
@@ -94,9 +98,13 @@ class PbsDialect(SchedulerDialect):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
 
-    def __init__(self, bin_dir: str = "", status_format: Literal["json", "text"] = "json") -> None:
+    def __init__(self, bin_dir: str = "", status_format: Literal["auto", "json", "text"] = "auto") -> None:
         super().__init__(bin_dir=bin_dir)
         self.status_format = status_format
+
+    @classmethod
+    def from_settings(cls, settings: PbsSettings) -> Self:
+        return cls(bin_dir=settings.bin_dir, status_format=settings.status_format)
 
     # -- ids ----------------------------------------------------------------------
     @staticmethod
@@ -161,12 +169,32 @@ class PbsDialect(SchedulerDialect):
 
     # -- status -------------------------------------------------------------------
     def status_command(self, ids: Sequence[str]) -> Command:
-        fmt = ("-F", "json") if self.status_format == "json" else ()
+        """``qstat -f -F json -x -t ids`` (``qstat -f -x -t`` with ``status_format = "text"``)."""
+        return self._qstat(self.status_format != "text", ids)
+
+    def _qstat(self, json: bool, ids: Sequence[str]) -> Command:
+        fmt = ("-F", "json") if json else ()
         return Command.of(self.cmd("qstat"), "-f", *fmt, "-x", "-t", *(self.check_id(i) for i in ids))
 
-    def rejects_json(self, result: CommandResult) -> bool:
-        """True when ``qstat -F json`` failed because this qstat does not know ``-F``."""
-        return result.exit_status != 0 and any(t in result.stderr for t in _BAD_OPTION)
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        """``qstat-json`` (unavailable where qstat has no ``-F``) and/or ``qstat-f`` text,
+        by ``status_format``; both list all jobs (the resource keeps the user's)."""
+        json, text = self._probe("qstat-json", json=True), self._probe("qstat-f", json=False)
+        return {"auto": (json, text), "json": (json,), "text": (text,)}[self.status_format]
+
+    def _probe(self, name: str, *, json: bool) -> StatusProbe:
+        return StatusProbe(name, lambda ids: self._qstat(json, ids), self.parse_status,
+                           unavailable=_BAD_OPTION if json else (),
+                           list_command=lambda _user: self._qstat(json, ()), parse_list=self.parse_jobs)
+
+    def needs_marker(self, info: JobInfo) -> bool:
+        """A finished job without a conclusive exit status (see :func:`_states.needs_marker`);
+        never an array's aggregate (its subjobs are settled one by one by the resource)."""
+        return needs_marker(info) and "[]" not in info.id
+
+    def settle(self, job_id: str, info: JobInfo | None, marker: str | None) -> JobInfo | None:
+        """See :func:`_states.resolve`."""
+        return resolve(job_id, info, marker)
 
     def _records(self, result: CommandResult) -> list[dict[str, str]]:
         stderr = [line for line in result.stderr.splitlines() if line.strip()]
