@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Capability, JobInfo, JobSpec
+from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
@@ -38,7 +38,7 @@ from remotejobs_pbs._qstat import parse_json, parse_text
 from remotejobs_pbs._states import STATE_MAP, info_from_attrs, needs_marker, resolve
 from remotejobs_pbs.settings import PbsSettings
 
-__all__ = ["PbsDialect", "job_name"]
+__all__ = ["PbsDialect", "depend_value", "job_name"]
 
 UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
 HISTJOBID_EXIT = 35  # PBSE_HISTJOBID 15139 & 0xFF
@@ -70,6 +70,19 @@ def _path(value: str, what: str) -> str:
         raise InvalidJobSpecError(f"The {what} {value!r} cannot be given to qsub",
                                   hint="qsub reads a ':' as host:path; use a path without ':'")
     return value
+
+
+def depend_value(group: DependencyGroup) -> str:
+    """``type:id[:id...][,type:id...]`` for ``-W depend=`` (qsub(1B) ``depend=<type>:<arg
+    list>[,<type>:<arg list>...]``: every listed dependency must hold; PBS has no "or")."""
+    if group.join != "all":
+        raise InvalidJobSpecError("PBS dependencies cannot express 'any' (an or of conditions)",
+                                  hint="Use a DependencyGroup with join='all', or a workflow condition")
+    bad = [i for c in group.clauses for i in c.job_ids if not is_job_id(i)]
+    if bad:
+        raise InvalidJobSpecError(f"Not PBS job ids in depends_on: {', '.join(map(repr, bad))} "
+                                  f"(expected {ID_FORMS})")
+    return ",".join(":".join([c.condition, *c.job_ids]) for c in group.clauses)
 
 
 def _array(spec: str) -> str:
@@ -132,11 +145,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
         if spec.array:
             opts.append(("-J", _array(spec.array)))
         if spec.depends_on is not None:
-            bad = [i for i in spec.depends_on.job_ids if not is_job_id(i)]
-            if bad:
-                raise InvalidJobSpecError(f"Not PBS job ids in depends_on: {', '.join(map(repr, bad))} "
-                                          f"(expected {ID_FORMS})")
-            opts.append(("-W", f"depend={spec.depends_on.condition}:{':'.join(spec.depends_on.job_ids)}"))
+            opts.append(("-W", "depend=" + depend_value(DependencyGroup.of(spec.depends_on))))
         return opts
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
