@@ -140,7 +140,9 @@ def collect() -> list[dict[str, Any]]:
         if not elements and young:
             # submitted after the squeue snapshot above: queued, not forgotten
             index = "pending:" + str(rec["array"]) if rec.get("array") else None
-            elements.append((emu.JobId(seq, index), {"job_state": "PENDING", "job_id": seq}, {}))
+            reason = "Dependency" if rec.get("depend") else ("JobHeldUser" if rec.get("hold") else "None")
+            elements.append((emu.JobId(seq, index), {"job_state": "PENDING", "job_id": seq,
+                                                     "state_reason": reason}, {}))
         mine = str(rec["owner"]).split("@")[0] == emu.me()
         if dirty and mine:
             emu.save_record(rec)
