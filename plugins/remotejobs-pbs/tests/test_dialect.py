@@ -43,7 +43,7 @@ def test_ids_of_the_grammar(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["", "abc", "R123.srv", "123[1-4].srv", "1; touch x", "123 ",
-                                  "-1", "123.srv/../x", "123..", "123[].", "1\n2", "$(id)"])
+                                  "-1", "123.srv/../x", "123..", "123[].", "1\n2", "123\n", "$(id)", "--help"])
 def test_other_strings_never_reach_a_command(dialect: PbsDialect, text: str) -> None:
     assert not is_job_id(text)
     with pytest.raises(JobNotFoundError, match="not a PBS job id"):

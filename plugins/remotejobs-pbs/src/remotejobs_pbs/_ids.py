@@ -13,13 +13,13 @@ import re
 
 __all__ = ["ID_FORMS", "array_of", "is_job_id", "key"]
 
-_ID = re.compile(r"^(\d{1,20})(\[(\d{0,9})\])?(\.[A-Za-z0-9][A-Za-z0-9_.-]{0,252})?$")
+_ID = re.compile(r"(\d{1,20})(\[(\d{0,9})\])?(\.[A-Za-z0-9][A-Za-z0-9_.-]{0,252})?")  # fullmatch only
 ID_FORMS = "N.server, N[].server or N[i].server (the server part is optional)"
 
 
 def is_job_id(text: str) -> bool:
     """True when ``text`` is one PBS job, array or subjob id (nothing else, no spaces)."""
-    return bool(_ID.match(text))
+    return bool(_ID.fullmatch(text))
 
 
 def key(job_id: str) -> str:
@@ -30,7 +30,7 @@ def key(job_id: str) -> str:
 
 def array_of(job_id: str) -> str | None:
     """For a subjob id ``123[4].srv`` the key of its array, ``123[]``; else None."""
-    match = _ID.match(job_id.strip())
+    match = _ID.fullmatch(job_id.strip())
     if not match or not match.group(3):
         return None
     return f"{match.group(1)}[]"

@@ -14,4 +14,6 @@ class PbsSettings(BatchSettings):
     back to ``qstat -f`` text for good when the server's qstat has no ``-F`` (PBS Pro
     before 13); ``json`` or ``text`` force one."""
 
+    #: ``auto`` asks ``qstat -f -F json`` and falls back to ``qstat -f`` text for good when
+    #: qstat has no ``-F`` (PBS Pro before 13); ``json`` or ``text`` force one.
     status_format: Literal["auto", "json", "text"] = "auto"
