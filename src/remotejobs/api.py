@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from remotejobs._plugins import get_registry
 from remotejobs.config import ResourceEntry, load_config
-from remotejobs.errors import InvalidSettingsError
+from remotejobs.errors import InvalidSettingsError, UnsupportedOperationError
 from remotejobs.resource import BackendSettings, ComputeResource
+from remotejobs.transport.base import CommandTransport, InteractiveHandler
 
 __all__ = ["available_backends", "open_resource", "plugin_failures"]
 
@@ -31,6 +32,8 @@ def open_resource(
     *,
     backend: str | None = None,
     config: str | Path | None = None,
+    transport: CommandTransport | None = None,
+    interactive_handler: InteractiveHandler | None = None,
     **settings: Any,
 ) -> ComputeResource:
     """A ready resource (not yet logged in) for a configured name or an inline backend.
@@ -44,6 +47,12 @@ def open_resource(
     :raises BackendLoadError: its plugin is broken (cause chained).
     :raises InvalidSettingsError: a setting is unknown or invalid (names file, table, key
         and the valid keys).
+
+    ``transport`` (batch backends only) is used instead of one built from the settings;
+    ``interactive_handler`` answers SSH login prompts (2FA codes, a key's passphrase) for
+    the backends that log in over SSH, and is ignored by the others.
+
+    :raises UnsupportedOperationError: a ``transport`` for a backend that takes none.
     """
     if backend is not None:
         entry = ResourceEntry(name or backend, backend, dict(settings), None)
@@ -52,7 +61,15 @@ def open_resource(
         if settings:
             entry = ResourceEntry(entry.name, entry.backend, {**entry.settings, **settings}, entry.source)
     cls = get_registry().load(entry.backend)
-    return cls(_settings(cls.settings_model, entry), name=entry.name)
+    settings_obj = _settings(cls.settings_model, entry)
+    from remotejobs.scheduler.batch import BatchResource
+
+    if issubclass(cls, BatchResource):
+        return cls(settings_obj, name=entry.name, transport=transport, interactive_handler=interactive_handler)
+    if transport is not None:
+        raise UnsupportedOperationError(f"Backend {entry.backend!r} does not take a transport",
+                                        resource=entry.name, hint="Pass transport= only to batch backends")
+    return cls(settings_obj, name=entry.name)
 
 
 def _settings(model: type[BackendSettings], entry: ResourceEntry) -> BackendSettings:

@@ -27,6 +27,8 @@ SLURM_CONF = Path("/etc/slurm/slurm.conf")
 
 SSH_HOST = "127.0.0.1"
 SSH_PORT = 2222
+#: A second sshd on the same host key that demands a key AND keyboard-interactive (2FA).
+SSH_2FA_PORT = 2223
 # Address sshd binds to; the Docker image sets 0.0.0.0 so the mapped port reaches it.
 SSH_LISTEN = os.environ.get("REMOTEJOBS_TEST_CLUSTER_SSH_LISTEN", SSH_HOST)
 USERS = ("rjalice", "rjbob")

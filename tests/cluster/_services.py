@@ -17,6 +17,7 @@ from _common import (
     RUN_DIR,
     SLURM_CONF,
     SPOOL_DIR,
+    SSH_2FA_PORT,
     SSH_HOST,
     SSH_PORT,
     STATE_DIR,
@@ -30,11 +31,11 @@ from _common import (
     write_if_changed,
 )
 from _daemons import Daemon, ensure, stop
-from _provision import HOST_KEY, KNOWN_HOSTS, SSHD_CONFIG, check_sshd_config, key_file
+from _provision import HOST_KEY, KNOWN_HOSTS, SSHD_2FA_CONFIG, SSHD_CONFIG, check_sshd_config, key_file
 
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
-DAEMONS_START_ORDER = ("munged", "slurmctld", "slurmd", "sshd", "sge_qmaster", "sge_execd")
+DAEMONS_START_ORDER = ("munged", "slurmctld", "slurmd", "sshd", "sshd-2fa", "sge_qmaster", "sge_execd")
 READY_NODE_STATES = {"idle", "mixed", "allocated", "completing"}
 MIN_JOB_AGE = 300
 OVERSUBSCRIBE = "FORCE:4"
@@ -189,9 +190,9 @@ def ssh_cmd(user: str, command: str = "true") -> list[str]:
     ]  # fmt: skip
 
 
-def sshd_port_open() -> bool:
+def sshd_port_open(port: int = SSH_PORT) -> bool:
     try:
-        with socket.create_connection((SSH_HOST, SSH_PORT), timeout=1) as s:
+        with socket.create_connection((SSH_HOST, port), timeout=1) as s:
             return s.recv(4).startswith(b"SSH-")
     except OSError:
         return False
@@ -257,6 +258,12 @@ def daemons(node: str) -> list[Daemon]:
             ["/usr/sbin/sshd", "-D", "-e", "-f", str(SSHD_CONFIG)],
             fingerprint=sha256_of(SSHD_CONFIG, HOST_KEY),
             ready=lambda pid: sshd_port_open(),
+        ),
+        Daemon(
+            "sshd-2fa",
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(SSHD_2FA_CONFIG)],
+            fingerprint=sha256_of(SSHD_2FA_CONFIG, HOST_KEY),
+            ready=lambda pid: sshd_port_open(SSH_2FA_PORT),
         ),
         *_sge.daemons(node),
     ]

@@ -65,7 +65,7 @@ def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - nee
         path=str(repo_root), dockerfile_path="tests/cluster/Dockerfile", tag="remotejobs-testcluster"
     )
     image.build()
-    container = DockerContainer(str(image)).with_exposed_ports(2222)
+    container = DockerContainer(str(image)).with_exposed_ports(2222, 2223)
     container.start()
     _state["container"] = container
     deadline = time.monotonic() + timeout
@@ -101,6 +101,10 @@ def _container_mode(timeout: float) -> dict[str, Any]:  # pragma: no cover - nee
     known = keydir / "known_hosts"
     known.write_text(info["ssh"]["known_hosts_line"] + "\n")
     info["ssh"]["known_hosts_file"] = str(known)
+    two_factor_port = int(container.get_exposed_port(2223))
+    known_2fa = keydir / "known_hosts_2fa"
+    known_2fa.write_text(f"[{host}]:{two_factor_port} {info['ssh']['host_key']}\n")
+    info["ssh"]["two_factor"].update(port=two_factor_port, known_hosts_file=str(known_2fa))
     info["container"] = {"id": wrapped.id, "image": str(image)}
     return info
 

@@ -10,11 +10,13 @@ from typing import ClassVar, Self
 
 import pytest
 
-from remotejobs.errors import JobNotFoundError
+import remotejobs
+from remotejobs.errors import AuthenticationError, JobNotFoundError, UnsupportedOperationError
 from remotejobs.models import JobInfo, JobSpec, JobState
 from remotejobs.scheduler import BatchResource, BatchSettings, Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
+from remotejobs.transport.local import LocalTransport
 
 
 class ProbeSettings(BatchSettings):
@@ -120,3 +122,22 @@ def test_probe_memory_is_per_resource(resource: ProbeResource, tmp_path: Path) -
     other = ProbeResource(resource.settings, name="other")
     assert other.probes.unavailable == frozenset() and resource.probes.unavailable == {"new"}
     assert other.dialect is not resource.dialect
+
+
+def test_a_given_transport_is_used(tmp_path: Path) -> None:
+    """``transport=``: the caller's instance, not one built from the settings (here the
+    settings even name an SSH host that does not exist)."""
+    given = LocalTransport()
+    settings = ProbeSettings(log=str(tmp_path / "log"), host="no-such-host.invalid")
+    resource = ProbeResource(settings, name="given", transport=given)
+    resource.login()
+    assert resource.transport is given and resource.user == given.user
+    assert resource.status_many(["1"])["1"].state is JobState.RUNNING
+    resource.logout()
+    with pytest.raises(AuthenticationError, match="transport it was given"):
+        ProbeResource(settings, name="other", transport=given).login("someone-else")
+    with pytest.raises(UnsupportedOperationError, match="does not take a transport"):
+        remotejobs.open_resource(backend="local", state_dir=str(tmp_path / "s"), transport=given)
+    opened = remotejobs.open_resource(backend="local", state_dir=str(tmp_path / "s"),
+                                      interactive_handler=lambda title, text, prompts: [])
+    assert opened.backend_name == "local"  # the handler is for SSH logins; others ignore it

@@ -101,8 +101,10 @@ class Ctx:
             human()
 
     def open(self, name: str | None = None) -> ComputeResource:
-        """The resource named ``name`` (default ``--resource``), not logged in."""
-        return remotejobs.open_resource(name or self.resource_name)
+        """The resource named ``name`` (default ``--resource``), not logged in; SSH login
+        prompts (2FA codes, a key's passphrase) are asked on the terminal
+        (:func:`terminal_prompts`)."""
+        return remotejobs.open_resource(name or self.resource_name, interactive_handler=terminal_prompts)
 
     def session(self) -> ComputeResource:
         """The ``--resource`` with an active session (see :meth:`session_for`)."""
@@ -121,8 +123,11 @@ class Ctx:
         if client is not None:
             from remotejobs.agent import AgentResource
 
-            self._sessions[name] = AgentResource.attach(client, name, self.user, password)
-            return self._sessions[name]
+            try:
+                self._sessions[name] = AgentResource.attach(client, name, self.user, password)
+                return self._sessions[name]
+            except AuthenticationError:
+                pass  # the agent has no terminal for 2FA prompts or a key's passphrase: log in here
         resource = self.open(name)
         if password is not None:
             resource.login(self.user, password)
@@ -153,6 +158,22 @@ class Ctx:
                 self.no_agent = True
                 return None
         return self._agent
+
+
+def terminal_prompts(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
+    """Answer an SSH login's prompts on the terminal (stderr), hidden unless the server asks
+    to echo. At the end of input the answers are empty, and the login fails with its error."""
+    for line in (title, instructions):
+        if line.strip():
+            click.echo(line.strip(), err=True)
+    answers = []
+    for text, echo in prompts:
+        try:
+            answers.append(click.prompt(text.strip().rstrip(":"), hide_input=not echo, default="",
+                                        show_default=False, err=True))
+        except click.exceptions.Abort:
+            answers.append("")
+    return answers
 
 
 pass_ctx = click.make_pass_decorator(Ctx, ensure=True)

@@ -38,7 +38,7 @@ from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContex
 from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
 from remotejobs.scheduler.script import parse_markers, parse_started, read_markers_argv
 from remotejobs.scheduler.settings import BatchSettings
-from remotejobs.transport.base import CommandResult, CommandTransport
+from remotejobs.transport.base import CommandResult, CommandTransport, InteractiveHandler
 
 __all__ = ["BatchResource", "BatchSettings"]
 
@@ -86,8 +86,23 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             if attribute not in cls.__dict__:
                 setattr(cls, attribute, value)
 
-    def __init__(self, settings: BatchSettingsT_co, *, name: str) -> None:
+    def __init__(
+        self,
+        settings: BatchSettingsT_co,
+        *,
+        name: str,
+        transport: CommandTransport | None = None,
+        interactive_handler: InteractiveHandler | None = None,
+    ) -> None:
+        """:param transport: use this transport instead of one built from the settings
+            (``host`` & co. are then unused); the resource closes it on logout, and a
+            closed SSH or local transport opens again on use.
+        :param interactive_handler: answers keyboard-interactive prompts (2FA codes) and
+            asks for the passphrase of an encrypted ``key_file`` given without one.
+        """
         super().__init__(settings, name=name)
+        self._given_transport = transport
+        self._interactive_handler = interactive_handler
         self.dialect: DialectT_co = cast(DialectT_co, self.dialect_class.from_settings(settings))
         #: The dialect's probes this resource found unavailable (e.g. ``sacct``).
         self.probes = ProbeMemory()
@@ -98,6 +113,14 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
     # -- session --------------------------------------------------------------------
     def _make_transport(self, username: str | None, password: str | None) -> CommandTransport:
         s = self.settings
+        given = self._given_transport
+        if given is not None:
+            if (username is not None and username != given.user) or password is not None:
+                raise AuthenticationError(
+                    f"This resource uses the transport it was given, which acts as {given.user!r}",
+                    user=username, hint="Log in without a user name or password, or open another "
+                    "resource with a transport for that user")
+            return given
         if s.host is None:
             from remotejobs.transport.local import LocalTransport
 
@@ -111,6 +134,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             username=user,
             password=password,
             key_file=s.key_file.replace("{user}", user or "") if s.key_file else None,
+            passphrase=s.key_passphrase.get_secret_value() if s.key_passphrase else None,
+            interactive_handler=self._interactive_handler,
             known_hosts=s.known_hosts,
             host_key_policy=s.host_key_policy,
             ssh_config=s.ssh_config,
@@ -127,7 +152,7 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         self._home = home
         self._root = self._remote_path(self.settings.job_root)
         self._transport = transport
-        return getattr(transport, "user", None) or username or "unknown"
+        return transport.user
 
     def _logout(self) -> None:
         if self._transport is not None:
@@ -141,7 +166,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             return self._transport.run(["true"], timeout=self.settings.connect_timeout).exit_status == 0
         transport: CommandTransport | None = None
         try:
-            transport = self._make_transport(self.settings.username, None)
+            username = None if self._given_transport is not None else self.settings.username
+            transport = self._make_transport(username, None)
             return transport.run(["true"], timeout=self.settings.connect_timeout).exit_status == 0
         except AuthenticationError:
             return self.settings.host is not None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import SecretStr
+
 from remotejobs.resource import BackendSettings
 
 __all__ = ["BatchSettings"]
@@ -26,6 +28,9 @@ class BatchSettings(BackendSettings):
     username: str | None = None
     #: Private key; ``{user}`` is replaced by the login user (one key per user).
     key_file: str | None = None
+    #: Passphrase of an encrypted ``key_file`` (never shown in reprs, logs or errors);
+    #: without one, an ``interactive_handler`` (the CLI's prompt) is asked for it.
+    key_passphrase: SecretStr | None = None
     #: An extra known_hosts file checked besides ``~/.ssh/known_hosts``.
     known_hosts: str | None = None
     #: ``reject`` refuses unknown host keys; ``accept-new`` records them (like OpenSSH). A

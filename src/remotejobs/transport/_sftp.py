@@ -27,7 +27,7 @@ import paramiko
 
 from remotejobs.errors import TransferError
 
-__all__ = ["download", "listdir", "makedirs", "upload", "write_bytes"]
+__all__ = ["download", "listdir", "makedirs", "upload"]
 
 Progress = Callable[[int, int], None] | None
 
@@ -201,17 +201,3 @@ def makedirs(client: paramiko.SFTPClient, remote_dir: str) -> None:
             # a concurrent creator won the race: fine if it is a directory now
             if not stat.S_ISDIR(client.stat(component).st_mode or 0):
                 raise
-
-
-def write_bytes(client: paramiko.SFTPClient, remote_path: str, data: bytes, mode: int) -> None:
-    """Write a small file atomically with permissions ``mode``."""
-    tmp = _temp_name(remote_path)
-    try:
-        with client.open(tmp, "wb") as fh:
-            fh.write(data)
-        client.chmod(tmp, mode)
-        _rename(client, tmp, remote_path)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            client.remove(tmp)
-        raise

@@ -24,11 +24,9 @@ from pathlib import Path
 import paramiko
 
 from remotejobs.errors import AuthenticationError
+from remotejobs.transport.base import InteractiveHandler
 
 __all__ = ["Credentials", "InteractiveHandler", "Target", "authenticate", "resolve_target"]
-
-#: (title, instructions, [(prompt, echo), ...]) -> answers, one per prompt.
-InteractiveHandler = Callable[[str, str, list[tuple[str, bool]]], list[str]]
 
 _SALT = secrets.token_bytes(32)  # per process; fingerprints are meaningless elsewhere
 _DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
@@ -144,13 +142,18 @@ def _keys(target: Target, creds: Credentials, notes: list[str]) -> list[paramiko
     secret = creds._passphrase.encode() if creds._passphrase is not None else None
     for path in files:
         try:
-            # bytes: paramiko hands the passphrase to cryptography, which wants bytes
-            keys.append(paramiko.PKey.from_path(path, secret))  # type: ignore[arg-type]
+            keys.append(_load_key(path, secret))
         except OSError as exc:
             if path in explicit:
                 notes.append(f"key file {path}: {exc.strerror or 'unreadable'}")
         except (TypeError, paramiko.PasswordRequiredException):
-            if path in explicit:
+            asked = _ask_passphrase(creds, path) if path in explicit else None
+            if asked is not None:
+                try:
+                    keys.append(_load_key(path, asked.encode()))
+                except (TypeError, ValueError, paramiko.SSHException):
+                    notes.append(f"key file {path}: wrong passphrase")
+            elif path in explicit:
                 notes.append(f"key file {path} is encrypted: give its passphrase")
         except (ValueError, paramiko.SSHException):
             if path in explicit:
@@ -162,6 +165,21 @@ def _keys(target: Target, creds: Credentials, notes: list[str]) -> list[paramiko
         except paramiko.SSHException:
             notes.append("ssh-agent not reachable")
     return keys
+
+
+def _load_key(path: str, secret: bytes | None) -> paramiko.PKey:
+    # bytes: paramiko hands the passphrase to cryptography, which wants bytes
+    return paramiko.PKey.from_path(path, secret)  # type: ignore[arg-type]
+
+
+def _ask_passphrase(creds: Credentials, path: str) -> str | None:
+    """The passphrase of the encrypted key ``path`` from the interactive handler (None
+    without a handler or an answer)."""
+    if creds.interactive_handler is None:
+        return None
+    answers = creds.interactive_handler("", f"The key file {path} is encrypted.",
+                                        [(f"Passphrase for {path}: ", False)])
+    return answers[0] if answers else None
 
 
 def _interactive(creds: Credentials) -> tuple[Callable[..., list[str]], list[bool]]:

@@ -13,7 +13,7 @@ from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CommandResult", "CommandTransport", "ProgressCallback", "transfer_progress"]
+__all__ = ["CommandResult", "CommandTransport", "InteractiveHandler", "ProgressCallback", "transfer_progress"]
 
 #: Called with (bytes done, bytes total) while a file moves.
 ProgressCallback = Callable[[int, int], None]
@@ -22,6 +22,11 @@ ProgressCallback = Callable[[int, int], None]
 #: (how the command line draws progress bars for ``upload``/``download`` without every
 #: resource method taking a callback). Transports use ``progress or transfer_progress.get()``.
 transfer_progress: ContextVar[ProgressCallback | None] = ContextVar("transfer_progress", default=None)
+
+#: Answers a login's prompts: (title, instructions, [(prompt, echo), ...]) -> one answer per
+#: prompt. Asked for keyboard-interactive prompts (2FA codes) and for the passphrase of an
+#: encrypted key file given without one; ``echo`` False means "do not show what is typed".
+InteractiveHandler = Callable[[str, str, list[tuple[str, bool]]], list[str]]
 
 
 class CommandResult(BaseModel):
@@ -43,6 +48,12 @@ class CommandResult(BaseModel):
 class CommandTransport(ABC):
     """Runs commands and moves files for one user on one host.
 
+    The extension point for "how": a :class:`~remotejobs.scheduler.BatchResource` takes
+    one built from its settings (:class:`~remotejobs.transport.local.LocalTransport`, or
+    :class:`~remotejobs.transport.ssh.SSHTransport` when ``host`` is set), or the instance
+    a caller passes (``BatchResource(settings, name=..., transport=...)`` or
+    ``open_resource(..., transport=...)``), as an httpx client takes a custom transport.
+
     Contract for implementations:
 
     - ``run`` executes ``argv`` with no shell interpretation of its items (remote
@@ -59,6 +70,8 @@ class CommandTransport(ABC):
 
     #: Short description for messages, e.g. ``alice@cluster:22``.
     description: str = "local"
+    #: The login name commands run as (after ssh config and defaults are applied).
+    user: str
 
     @abstractmethod
     def run(
@@ -100,10 +113,6 @@ class CommandTransport(ABC):
     @abstractmethod
     def makedirs(self, remote_dir: str) -> None:
         """Create ``remote_dir`` and its parents if missing."""
-
-    @abstractmethod
-    def write_text(self, remote_path: str, text: str, *, mode: int = 0o644) -> None:
-        """Write a small text file atomically (used for job scripts)."""
 
     def home(self) -> str:
         """Absolute path of the user's home directory on the remote side."""

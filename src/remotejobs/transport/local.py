@@ -104,17 +104,6 @@ class LocalTransport(CommandTransport):
         except OSError as exc:
             raise TransferError(f"Cannot create {remote_dir}: {exc.strerror or exc}", path=remote_dir) from exc
 
-    def write_text(self, remote_path: str, text: str, *, mode: int = 0o644) -> None:
-        target = _local(remote_path)
-        tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(mode)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise TransferError(f"Cannot write {remote_path}: {exc.strerror or exc}", path=remote_path) from exc
-
     def home(self) -> str:
         return os.path.expanduser("~")
 

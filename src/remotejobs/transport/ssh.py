@@ -262,13 +262,3 @@ class SSHTransport(CommandTransport):
         """``mkdir -p`` over SFTP."""
         path = self._abs(remote_dir)
         self._sftp("create directory", path, lambda c: _sftp.makedirs(c, path))
-
-    def write_text(self, remote_path: str, text: str, *, mode: int = 0o644) -> None:
-        """Write ``text`` (UTF-8) atomically with permissions ``mode``; creates parent dirs."""
-        path = self._abs(remote_path)
-
-        def op(client: paramiko.SFTPClient) -> None:
-            _sftp.makedirs(client, posixpath.dirname(path))
-            _sftp.write_bytes(client, path, text.encode(), mode)
-
-        self._sftp("write", path, op)
