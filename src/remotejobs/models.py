@@ -11,11 +11,19 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["Capability", "Dependency", "DependencyGroup", "JobInfo", "JobSpec", "JobState", "merge_info"]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SITE_WORD = r"^[\w.\-+@]+$"
+_SITE_OPTION = re.compile(r"^-{1,2}[A-Za-z][\w-]*(=[\w.:,/@%+=-]+)?$")
+
+#: JobSpec fields a backend must declare in ``spec_fields`` to be given them (see
+#: :func:`requested_site_fields`).
+SITE_FIELDS = ("account", "qos", "reservation", "constraint", "exclusive", "cores_per_process", "gpus_per_node",
+               "memory_mb_per_process", "stdin", "nice", "begin", "email", "email_on", "array_limit",
+               "scheduler_options")
 
 
 class JobState(enum.Enum):
@@ -123,6 +131,59 @@ class JobSpec(_Frozen):
     #: Start condition on jobs of the same resource (the scheduler enforces it).
     depends_on: Dependency | DependencyGroup | None = None
 
+    # Site fields: each is mapped by a backend that declares it (``spec_fields``) or the
+    # submission is refused with an UnsupportedOperationError naming field and backend.
+    #: Account (project) charged: ``sbatch --account``, ``bsub -P``, ``qsub -A``.
+    account: str | None = Field(default=None, pattern=_SITE_WORD)
+    #: Quality of service: ``sbatch --qos``.
+    qos: str | None = Field(default=None, pattern=_SITE_WORD)
+    #: An advance reservation to run in: ``sbatch --reservation``, ``bsub -U``.
+    reservation: str | None = Field(default=None, pattern=_SITE_WORD)
+    #: Node features the job needs, in the scheduler's syntax (``sbatch --constraint``).
+    constraint: str | None = Field(default=None, pattern=r"^[\w.\-:&|!*\[\]()]+$")
+    #: Whole nodes, shared with no other job.
+    exclusive: bool = False
+    #: CPU cores for each process (``sbatch --cpus-per-task``).
+    cores_per_process: int | None = Field(default=None, ge=1)
+    #: GPUs on each node (``sbatch --gpus-per-node``).
+    gpus_per_node: int | None = Field(default=None, ge=1)
+    #: Memory for each process, in MB (``sbatch --mem-per-cpu`` with one core per process).
+    memory_mb_per_process: int | None = Field(default=None, ge=1)
+    #: A remote file fed to the job's standard input (relative: to the working directory).
+    stdin: str | None = None
+    #: Scheduling niceness: positive values let other jobs go first (``sbatch --nice``).
+    nice: int | None = Field(default=None, ge=-10000, le=10000)
+    #: Earliest start time (naive: the cluster's local time).
+    begin: datetime | None = None
+    #: Address for the scheduler's e-mail notifications, sent on the events in ``email_on``.
+    email: str | None = Field(default=None, pattern=r"^[\w.+\-]+@[\w.\-]+$")
+    email_on: frozenset[Literal["begin", "end", "fail"]] = frozenset()
+    #: At most this many array elements run at once (``%N``); needs ``array``.
+    array_limit: int | None = Field(default=None, ge=1)
+    #: Options the spec does not model, per scheduler dialect name (``{"slurm":
+    #: ["--licenses=matlab:1"]}``): each a flag with an optional ``=value`` of plain
+    #: characters, rendered as a directive; options for other schedulers are ignored.
+    scheduler_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("scheduler_options")
+    @classmethod
+    def _plain_options(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for scheduler, options in value.items():
+            for option in options:
+                if not _SITE_OPTION.match(option):
+                    raise ValueError(
+                        f"scheduler option {option!r} for {scheduler!r} must be -x, --name or --name=value "
+                        f"with letters, digits and _.:,/@%+=- in the value (pattern {_SITE_OPTION.pattern})")
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> JobSpec:
+        if self.array_limit is not None and self.array is None:
+            raise ValueError("array_limit needs array")
+        if self.email_on and self.email is None:
+            raise ValueError("email_on needs email")
+        return self
+
     @field_validator("environment")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -138,7 +199,7 @@ class JobSpec(_Frozen):
             raise ValueError("walltime must be at least one second")
         return value
 
-    @field_validator("executable", "directory", "stdout", "stderr", "queue")
+    @field_validator("executable", "directory", "stdout", "stderr", "queue", "stdin")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         if value is not None and ("\0" in value or "\n" in value):
@@ -182,3 +243,17 @@ def merge_info(old: JobInfo | None, new: JobInfo) -> JobInfo:
     if new.state is not JobState.UNKNOWN and new.state.rank < old.state.rank:
         return old
     return new
+
+
+def requested_site_fields(spec: JobSpec, scheduler: str | None = None) -> list[str]:
+    """The :data:`SITE_FIELDS` that ``spec`` sets (differs from the default). With
+    ``scheduler``, ``scheduler_options`` counts only when it has options for that name."""
+    out = []
+    for name in SITE_FIELDS:
+        value = getattr(spec, name)
+        if name == "scheduler_options":
+            if value.get(scheduler) if scheduler else value:
+                out.append(name)
+        elif value != JobSpec.model_fields[name].get_default(call_default_factory=True):
+            out.append(name)
+    return out

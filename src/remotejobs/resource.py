@@ -32,7 +32,7 @@ from remotejobs.errors import (
     UnsupportedOperationError,
 )
 from remotejobs.job import Job, JobRef, job_id_of
-from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info
+from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info, requested_site_fields
 
 if TYPE_CHECKING:
     from remotejobs.workflow.conditions import Condition
@@ -88,6 +88,9 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     backend_name: ClassVar[str] = ""
     settings_model: ClassVar[type[BackendSettings]] = BackendSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: The site fields of :class:`JobSpec` (:data:`remotejobs.models.SITE_FIELDS`) this
+    #: backend maps; a spec setting any other is refused before anything is sent.
+    spec_fields: ClassVar[frozenset[str]] = frozenset()
     #: How an array element's id is written: ``{id}`` the array's id, ``{index}`` the
     #: element's index (``"{id}_{index}"`` on Slurm); None when elements have no own id.
     array_element_format: ClassVar[str | None] = None
@@ -270,6 +273,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             self._active()
             if spec.array is not None:
                 self._require(Capability.ARRAYS, "job arrays")
+            self._check_site_fields(spec)
             if spec.depends_on is not None:
                 self._require(Capability.DEPENDENCIES, "job dependencies")
                 if getattr(spec.depends_on, "join", "all") == "any":
@@ -377,6 +381,17 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     def _require(self, capability: Capability, what: str) -> None:
         if capability not in self.capabilities:
             raise self._unsupported(capability, what)
+
+    def _check_site_fields(self, spec: JobSpec) -> None:
+        """:raises UnsupportedOperationError: ``spec`` sets a site field this backend does
+        not map (naming each such field), before anything reaches the resource."""
+        refused = [f for f in requested_site_fields(spec, self.backend_name) if f not in self.spec_fields]
+        if refused:
+            raise UnsupportedOperationError(
+                f"Backend {self.backend_name!r} cannot honour JobSpec field(s) {', '.join(refused)}",
+                resource=self.name, user=self._user,
+                hint=f"Leave them unset for this resource; it maps: {', '.join(sorted(self.spec_fields)) or 'none'}",
+            )
 
     def _unsupported(self, capability: Capability, what: str) -> UnsupportedOperationError:
         return UnsupportedOperationError(

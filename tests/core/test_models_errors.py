@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -66,3 +68,35 @@ def test_errors_carry_context_and_transient_flags() -> None:
     late = SchedulerError("bad output", command=["squeue", "-j", "1"], exit_status=1, output="x" * 5000)
     late.add_context(resource="r", user="u")
     assert len(late.output) == 2000 and "squeue -j 1" in str(late) and "[resource 'r', user 'u']" in str(late)
+
+
+def test_site_fields_are_refused_by_a_backend_that_does_not_map_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import remotejobs
+    from remotejobs.errors import UnsupportedOperationError
+
+    with remotejobs.open_resource(backend="local", state_dir=str(tmp_path)) as local:
+        local.login()
+        with pytest.raises(UnsupportedOperationError) as err:
+            local.submit(JobSpec(executable="/bin/true", account="imaging", exclusive=True))
+        text = str(err.value)
+        assert "account, exclusive" in text and "'local'" in text
+        # options for another scheduler are not this backend's business:
+        job = local.submit(JobSpec(executable="/bin/true", scheduler_options={"slurm": ("--licenses=m:1",)}))
+        assert job.wait(timeout=60).state.is_final
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"scheduler_options": {"slurm": ("--x=$(id)",)}}, "must be -x, --name or --name=value"),
+        ({"scheduler_options": {"slurm": ("; rm -rf ~",)}}, "must be -x, --name or --name=value"),
+        ({"array_limit": 2}, "array_limit needs array"),
+        ({"email_on": frozenset({"end"})}, "email_on needs email"),
+        ({"account": "a b"}, "account"),
+        ({"constraint": "fast;id"}, "constraint"),
+        ({"stdin": "in\n"}, "NUL or newline"),
+    ],
+)
+def test_site_field_validation_names_the_rule(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        JobSpec(executable="/bin/true", **fields)  # type: ignore[arg-type]

@@ -79,9 +79,10 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         args = type_arguments(cls, BatchResource)
         if len(args) != 2:
             return
+        # stdin is honoured by every batch backend: the job script redirects it.
         defaults = {"settings_model": args[0], "dialect_class": args[1],
                     "capabilities": args[1].capabilities | {Capability.FILE_TRANSFER},
-                    "backend_name": args[1].name}
+                    "backend_name": args[1].name, "spec_fields": args[1].spec_fields | {"stdin"}}
         for attribute, value in defaults.items():
             if attribute not in cls.__dict__:
                 setattr(cls, attribute, value)

@@ -76,6 +76,9 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     job_id_expr: ClassVar[str]
     state_map: ClassVar[Mapping[str, JobState]]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: The site fields of JobSpec (:data:`remotejobs.models.SITE_FIELDS`) this dialect
+    #: maps in :meth:`directives`/:meth:`submit_command`; others are refused for it.
+    spec_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, bin_dir: str = "") -> None:
         self.bin_dir = bin_dir

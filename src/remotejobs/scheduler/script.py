@@ -54,6 +54,8 @@ def render_script(
     q = shlex.quote
     exports = "".join(f"export {k}={q(v)}\n" for k, v in sorted(spec.environment.items()))
     command = shlex.join([spec.executable, *spec.arguments])
+    if spec.stdin is not None:  # after the cd: a relative path is relative to the working directory
+        command += f" < {q(spec.stdin)}"
     head = "#!/bin/bash\n" + "".join(line + "\n" for line in directives)
     body = _BODY.format(
         job_id_expr=job_id_expr,

@@ -87,6 +87,50 @@ def format_walltime(walltime: timedelta) -> str:
     return f"{days}-{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
 
 
+def _option(opt: str, value: str) -> str:
+    """``--opt=value``, or the bare flag when ``value`` is empty."""
+    return f"{opt}={value}" if value else opt
+
+
+#: The site fields this dialect maps (see :func:`site_options`).
+SPEC_FIELDS = frozenset({"account", "qos", "reservation", "constraint", "exclusive", "cores_per_process",
+                         "gpus_per_node", "memory_mb_per_process", "nice", "begin", "email", "email_on",
+                         "array_limit", "scheduler_options"})
+
+
+def site_options(spec: JobSpec) -> list[tuple[str, str]]:
+    """sbatch(1) options for the site fields of ``spec`` (``""`` value: a bare flag).
+
+    https://slurm.schedmd.com/sbatch.html: --account, --qos, --reservation, --constraint,
+    --exclusive, --cpus-per-task, --gpus-per-node, --mem-per-cpu, --nice,
+    --begin (YYYY-MM-DD[THH:MM[:SS]]), --mail-user, --mail-type (BEGIN, END, FAIL);
+    ``array_limit`` is the ``%N`` suffix of --array (see :meth:`SlurmDialect.options`).
+    """
+    opts: list[tuple[str, str]] = []
+    for option, value in (("--account", spec.account), ("--qos", spec.qos), ("--reservation", spec.reservation),
+                          ("--constraint", spec.constraint)):
+        if value is not None:
+            opts.append((option, value))
+    if spec.exclusive:
+        opts.append(("--exclusive", ""))
+    for option, number in (("--cpus-per-task", spec.cores_per_process), ("--gpus-per-node", spec.gpus_per_node),
+                           ("--nice", spec.nice)):
+        if number is not None:
+            opts.append((option, str(number)))
+    if spec.memory_mb_per_process is not None:
+        opts.append(("--mem-per-cpu", f"{math.ceil(spec.memory_mb_per_process / (spec.cores_per_process or 1))}M"))
+    if spec.begin is not None:
+        opts.append(("--begin", spec.begin.replace(microsecond=0, tzinfo=None).isoformat()))
+    if spec.email is not None:
+        opts.append(("--mail-user", spec.email))
+        if spec.email_on:
+            opts.append(("--mail-type", ",".join(sorted(e.upper() for e in spec.email_on))))
+    for raw in spec.scheduler_options.get("slurm", ()):
+        option, _, value = raw.partition("=")
+        opts.append((option, value))
+    return opts
+
+
 def dependency_value(group: DependencyGroup) -> str:
     """The ``--dependency`` value (sbatch(1) "-d, --dependency"): each clause
     ``type:id[:id...]``; clauses joined by ``,`` (all must hold) or ``?`` (any may)."""
@@ -148,6 +192,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES,
          Capability.DEPENDENCY_ANY}
     )
+    spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
 
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
@@ -181,17 +226,18 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         opts += [("--output", _io_path(ctx.stdout, array)), ("--error", _io_path(ctx.stderr, array)),
                  ("--chdir", ctx.job_dir), ("--export", "ALL")]
         if spec.array is not None:
-            opts.append(("--array", spec.array))
+            opts.append(("--array", spec.array + (f"%{spec.array_limit}" if spec.array_limit else "")))
         if spec.depends_on is not None:
             opts.append(("--dependency", dependency_value(DependencyGroup.of(spec.depends_on))))
-        return opts
+        return opts + site_options(spec)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
-        return [f"#SBATCH {opt}={value}" for opt, value in self.options(spec, ctx) if _PLAIN.match(value)]
+        return [f"#SBATCH {_option(opt, value)}" for opt, value in self.options(spec, ctx)
+                if not value or _PLAIN.match(value)]
 
     # -- submit -------------------------------------------------------------------
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
-        extra = [f"{opt}={value}" for opt, value in self.options(spec, ctx) if not _PLAIN.match(value)]
+        extra = [_option(opt, value) for opt, value in self.options(spec, ctx) if value and not _PLAIN.match(value)]
         return Command.of(self.cmd("sbatch"), "--parsable", *extra, script_path)
 
     def parse_submit(self, result: CommandResult) -> str:
