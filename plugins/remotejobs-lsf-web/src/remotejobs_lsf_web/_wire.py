@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape, unescape
 
+from remotejobs.safexml import UnsafeXMLError, fromstring
+
 __all__ = [
     "ACCEPT",
     "SUBMIT_BOUNDARY",
@@ -190,12 +192,11 @@ def upload_body(dir_name: str, basename: str, data: bytes) -> bytes:
 
 def parse_xml(data: bytes) -> ET.Element | None:
     """The root element of a small XML document, or None. Documents with a DTD are
-    refused (no entity expansion from a hostile server)."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        return None
+    refused in any encoding (no entity expansion from a hostile server; see
+    :mod:`remotejobs.safexml`)."""
     try:
-        return ET.fromstring(data)  # noqa: S314 - DTDs refused above; expat expands no external entities
-    except ET.ParseError:
+        return fromstring(data)
+    except UnsafeXMLError:
         return None
 
 
@@ -221,7 +222,7 @@ class PacJob:
 def parse_jobs(body: str) -> list[PacJob] | None:
     """The jobs of a ``<Jobs>`` answer (``<Job>`` elements at any depth, as Mantid searches);
     an empty list for a ``<note>`` answer; None when the body is not such XML."""
-    root = parse_xml(body.strip().encode("utf-8"))
+    root = parse_xml(body.strip().encode("utf-8", "replace"))  # a lone surrogate is not fatal
     if root is None:
         return None
     if root.tag not in ("Jobs", "Job"):

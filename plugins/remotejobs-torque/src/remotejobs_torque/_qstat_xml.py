@@ -8,7 +8,7 @@ an empty ``<Data/>`` or nothing at all.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # expat >= 2.4 limits entity expansion
+from remotejobs.safexml import UnsafeXMLError, fromstring
 
 __all__ = ["parse_xml"]
 
@@ -23,9 +23,9 @@ def parse_xml(text: str) -> list[dict[str, str]]:
     if not body:
         return []
     try:
-        root = ET.fromstring(body)  # noqa: S314 - see the import note
-    except ET.ParseError as exc:
-        raise ValueError(f"not well-formed XML: {exc}") from exc
+        root = fromstring(body)  # a DTD (entity expansion) is refused
+    except UnsafeXMLError as exc:
+        raise ValueError(str(exc)) from exc
     if root.tag != "Data":
         raise ValueError(f"XML root is <{root.tag}>, expected <Data>")
     jobs = []
