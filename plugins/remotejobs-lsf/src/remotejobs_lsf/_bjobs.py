@@ -160,8 +160,8 @@ def _json_rows(result: CommandResult) -> list[Row]:
         records = document["RECORDS"]
         if not isinstance(records, list):
             raise TypeError("RECORDS is not a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _bad(result, f"not bjobs -json output: {exc}") from exc
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: hostile nesting
+        raise _bad(result, f"not bjobs -json output: {type(exc).__name__}: {str(exc)[:200]}") from exc
     rows = []
     for record in records:
         if not isinstance(record, dict):
