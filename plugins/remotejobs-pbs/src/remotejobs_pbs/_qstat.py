@@ -57,8 +57,8 @@ def parse_json(text: str) -> list[dict[str, str]]:
         return []
     try:
         document = json.loads(body, strict=False)  # control characters inside values
-    except ValueError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
+        raise ValueError(f"not valid JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
     if not isinstance(document, dict):
         raise ValueError("the JSON document is not an object")
     jobs = document.get("Jobs", {})
