@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from remotejobs_lsf.dialect import LsfDialect
 from remotejobs_lsf_web import _files, _multipart, _wire
+from remotejobs_pbs.dialect import PbsDialect
 from remotejobs_slurm.dialect import SlurmDialect
 from remotejobs_torque.dialect import TorqueDialect
 
@@ -47,8 +48,11 @@ DIALECTS: dict[str, SchedulerDialect] = {
     "torque-auto": TorqueDialect(status_format="auto"),
     "torque-xml": TorqueDialect(status_format="xml"),
     "torque-text": TorqueDialect(status_format="text"),
+    "pbs-auto": PbsDialect(status_format="auto"),
+    "pbs-json": PbsDialect(status_format="json"),
+    "pbs-text": PbsDialect(status_format="text"),
 }
-IDS = ["1", "38", "43", "43_1", "123[4]", "1.server", "9999999"]
+IDS = ["1", "38", "43", "43_1", "123[4]", "1.server", "1[2].server", "9999999"]
 MAX_SECONDS = 5.0
 
 # Other-user-crafted values: a job name that starts records or fields in every format.
@@ -165,12 +169,13 @@ def _oversized() -> list[str]:
         "<Data>" + "<Job>" * 20000 + "</Job>" * 20000 + "</Data>",  # deeply nested
         "<?xml version='1.0'?><Data>" + "<a>" * 100000,    # deep and truncated
         '{"RECORDS":' + "[" * 100000 + "]" * 100000 + "}",  # deeply nested JSON
+        '{"Jobs":{"1.s":' + '{"a":' * 100000 + "1" + "}" * 100001 + "}",  # nested qstat -F json
         "|" * 200_000,
         "\n" * 200_000,
     ]
 
 
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(9))
 def test_oversized_and_nested_output_is_contained_quickly(index: int) -> None:
     text = _oversized()[index]
     for dialect in DIALECTS.values():
