@@ -82,7 +82,8 @@ JobRef = Job | str | int
 
 
 def job_id_of(job: JobRef) -> str:
-    """The id string of a handle or id."""
+    """The id string of a handle or id, unchanged (no stripping: ``"12\\n"`` is not
+    ``"12"``; the backend's id grammar refuses it)."""
     if isinstance(job, Job):
         return job.id
-    return str(job).strip()
+    return str(job)

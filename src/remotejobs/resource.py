@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -27,6 +28,7 @@ from remotejobs.errors import (
     JobNotFoundError,
     NotLoggedInError,
     RemoteJobsError,
+    SchedulerError,
     TransferError,
     TransportError,
     UnsupportedOperationError,
@@ -97,6 +99,13 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     #: First and largest pause between polls in :meth:`wait`, in seconds.
     poll_min: ClassVar[float] = 0.05
     poll_max: ClassVar[float] = 2.0
+    #: The grammar of this backend's job ids (matched in full). An id that does not match
+    #: is refused before any command, path or URL is built from it: it can start no
+    #: option (``-u alice``), name no path (``../..``) and splice no URL (``../logout``).
+    #: Backends narrow it to their scheduler's grammar (see :meth:`valid_job_id`).
+    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"[1-9][0-9]{0,18}(\[[0-9]{0,18}\]|_[0-9]{1,18})?(\.[A-Za-z0-9_-]{1,63}){0,8}"
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -160,6 +169,11 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         backend gives elements no id of their own, see :attr:`array_element_format`)."""
         fmt = self.array_element_format
         return array_id if fmt is None else fmt.format(id=array_id, index=index)
+
+    def valid_job_id(self, job_id: str) -> bool:
+        """True when ``job_id`` is in this backend's id grammar (:attr:`job_id_pattern`).
+        Every public method checks ids with it before the backend sees them."""
+        return self.job_id_pattern.fullmatch(job_id) is not None
 
     def password_required(self) -> bool:
         """True when :meth:`login` cannot succeed without a password (checked before I/O)."""
@@ -279,6 +293,13 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
                 if getattr(spec.depends_on, "join", "all") == "any":
                     self._require(Capability.DEPENDENCY_ANY, "'any' dependency groups")
             job_id = self._submit(spec)
+            if not self.valid_job_id(job_id):
+                raise SchedulerError(
+                    f"The scheduler answered the submission with {job_id[:100]!r}, which is not "
+                    f"a {self.backend_name} job id; the job may or may not exist",
+                    output=job_id[:1000],
+                    hint="Check jobs() before submitting again",
+                )
             with self._lock:
                 self._known[job_id] = JobInfo(id=job_id, name=spec.name, state=JobState.QUEUED)
             log.debug("submitted %s on %s as %s", job_id, self.name, self._user)
@@ -289,6 +310,8 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         job_id = job_id_of(job)
         infos = self.status_many([job_id])
         if job_id not in infos:
+            with self._context():
+                self._checked_id(job_id)
             raise JobNotFoundError(job_id, resource=self.name, user=self._user)
         return infos[job_id]
 
@@ -297,7 +320,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         absent from the result. States never move backwards between calls."""
         with self._context():
             self._active()
-            wanted = list(dict.fromkeys(job_id_of(j) for j in ids))
+            wanted = [i for i in dict.fromkeys(job_id_of(j) for j in ids) if self.valid_job_id(i)]
             if not wanted:
                 return {}
             return self._remember(self._status_many(wanted))
@@ -306,8 +329,12 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         """This user's jobs on the resource (as far back as the resource remembers)."""
         with self._context():
             self._active()
-            infos = self._remember({i.id: i for i in self._jobs()})
-            return list(infos.values())
+            listed = {i.id: i for i in self._jobs()}
+            for bad in [i for i in listed if not self.valid_job_id(i)]:
+                log.warning("%s: ignoring a job the resource listed with the malformed id %r",
+                            self.name, bad[:100])
+                del listed[bad]
+            return list(self._remember(listed).values())
 
     def cancel(self, job: JobRef) -> None:
         """Ask the scheduler to cancel; returns without waiting for the job to end.
@@ -317,7 +344,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         """
         with self._context():
             self._active()
-            self._cancel(job_id_of(job))
+            self._cancel(self._checked_id(job_id_of(job)))
 
     def download(self, job: JobRef, local_dir: str | Path, name: str | None = None) -> list[Path]:
         """Copy the job's output files (or only ``name``) into ``local_dir``; return the
@@ -325,9 +352,10 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         with self._context():
             self._require(Capability.FILE_TRANSFER, "download")
             self._active()
+            job_id = self._checked_id(job_id_of(job))
             target = Path(local_dir)
             target.mkdir(parents=True, exist_ok=True)
-            return self._download(job_id_of(job), target, name)
+            return self._download(job_id, target, name)
 
     def wait(
         self, job: JobRef, timeout: float | None = None, poll_interval: float | None = None
@@ -377,6 +405,17 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             raise NotLoggedInError(
                 f"This session {ever}", resource=self.name, user=self._user
             )
+
+    def _checked_id(self, job_id: str) -> str:
+        """``job_id`` when it is in the id grammar; else JobNotFoundError (nothing is sent)."""
+        if not self.valid_job_id(job_id):
+            raise JobNotFoundError(
+                job_id,
+                message=f"{job_id[:100]!r} is not a {self.backend_name or self.name} job id; "
+                "nothing was sent to the resource",
+                hint="Pass an id that submit() or jobs() returned",
+            )
+        return job_id
 
     def _require(self, capability: Capability, what: str) -> None:
         if capability not in self.capabilities:

@@ -223,10 +223,20 @@ def test_an_odd_time_is_unknown_not_a_failed_query(golden: Golden) -> None:
 
 
 # -- cancel ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["bkill_ok", "bkill_finished", "reconstructed_bkill_array_finished"])
-def test_cancel_success_and_already_finished(golden: Golden, name: str) -> None:
-    DELIMITED.parse_cancel(golden(name), "1")  # returns: no exception for these outputs
+@pytest.mark.parametrize(("name", "job_id"), [("bkill_ok", "1353"), ("bkill_finished", "1348"),
+                                              ("reconstructed_bkill_array_finished", "408347")])
+def test_cancel_success_and_already_finished(golden: Golden, name: str, job_id: str) -> None:
+    DELIMITED.parse_cancel(golden(name), job_id)  # returns: no exception for these outputs
     assert golden(name).exit_status in (0, 255)
+
+
+def test_cancel_success_is_judged_for_the_asked_id(golden: Golden) -> None:
+    """bkill confirming another job (or printing a usage text with exit 0) is no success."""
+    with pytest.raises(SchedulerError):
+        DELIMITED.parse_cancel(golden("bkill_ok"), "1")
+    usage = CommandResult(argv=("bkill", "-h"), exit_status=0, stdout="Usage: bkill [-h] ...\n", stderr="")
+    with pytest.raises(SchedulerError):
+        DELIMITED.parse_cancel(usage, "1")
 
 
 @pytest.mark.parametrize("name", ["bkill_nomatch", "reconstructed_bkill_permission"])

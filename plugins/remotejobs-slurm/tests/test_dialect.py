@@ -161,8 +161,8 @@ def test_truncated_and_mangled_lines_never_escape_as_other_errors(golden: Golden
 
 
 def test_status_command_is_one_call_for_many_ids() -> None:
-    argv = D.status_command([str(i) for i in range(1000)]).argv
-    assert argv[argv.index("-j") + 1] == ",".join(str(i) for i in range(1000))
+    argv = D.status_command([str(i) for i in range(1, 1001)]).argv
+    assert argv[argv.index("-j") + 1] == ",".join(str(i) for i in range(1, 1001))
     assert D.status_command(["12", "bad id"]).argv[argv.index("-j") + 1] == "12"
 
 
@@ -212,6 +212,27 @@ def test_cancel_outcomes(golden: Golden) -> None:
         assert err.value.job_id == job_id
     with pytest.raises(SchedulerError):
         D.parse_cancel(CommandResult(argv=("scancel",), exit_status=1, stdout="", stderr="boom"), "1")
+
+
+def test_cancel_success_is_judged_for_the_asked_id(golden: Golden) -> None:
+    """Exit 0 proves nothing (``scancel --help`` exits 0): only ``Terminating job <id>``."""
+    with pytest.raises(SchedulerError, match="did not confirm"):
+        D.parse_cancel(golden("captured_scancel_running"), "4")
+    usage = CommandResult(argv=("scancel", "--help"), exit_status=0, stdout="Usage: scancel [OPTIONS] ...\n",
+                          stderr="")
+    with pytest.raises(SchedulerError, match="did not confirm"):
+        D.parse_cancel(usage, "41")
+
+
+@pytest.mark.parametrize("bad", ["-u rjalice", "-urjalice", "--help", "0", "", "12 13", "12\n", "../1",
+                                 "1_", "_1", "1,2", "１２", "12;x"])
+def test_ids_outside_slurms_grammar_never_reach_a_command(bad: str) -> None:
+    assert not D.valid_id(bad)
+    with pytest.raises(JobNotFoundError):
+        D.cancel_command(bad)
+    with pytest.raises(JobNotFoundError):
+        D.status_command([bad])
+    assert D.cancel_command("12_3").argv[-2:] == ("--", "12_3")
 
 
 # -- states ----------------------------------------------------------------------------
@@ -268,3 +289,20 @@ def test_many_arrays_are_aggregated_in_one_pass() -> None:
     assert got["7"].state is JobState.RUNNING and "50 elements" in (got["7"].reason or "")
     assert got["8"].state is JobState.QUEUED
     assert got["42"].state is JobState.COMPLETED
+
+
+def test_newlines_in_other_users_job_names_are_contained_not_fatal() -> None:
+    """squeue prints names verbatim (a name given to sbatch directly may hold newlines and
+    whole forged rows, as rjbob's did on the test cluster): a non-row line continues the
+    name before it, and an id two rows claim is ignored instead of trusted."""
+    forged = "42|42|COMPLETED|0|None|rjalice|debug|2026-12-07T01:25:02|N/A|N/A|victim"
+    out = ("9552|9552|RUNNING|0|None|rjbob|debug|2026-12-07T01:25:02|2026-12-07T01:25:02|N/A|x\n\n"
+           "Job Id:\t42\n\tjob_state = C\n"
+           f"9553|9553|RUNNING|0|None|rjbob|debug|2026-12-07T01:25:02|N/A|N/A|y\n{forged}\n"
+           "42|42|RUNNING|0|None|rjalice|debug|2026-12-07T01:25:02|2026-12-07T01:25:02|N/A|victim\n"
+           "9560|9560|PENDING|0|None|rjbob|debug|2026-12-07T01:25:05|N/A|N/A|fs\x1cgs\x85ls\u2028ps\n")
+    result = CommandResult(argv=("squeue",), exit_status=0, stdout=out, stderr="")
+    infos = D.parse_status(result, ["42", "9552", "9553", "9560"])
+    assert "42" not in infos, "a row forged inside a name was trusted"
+    assert infos["9552"].name == "x\n\nJob Id:\t42\n\tjob_state = C"
+    assert infos["9560"].name == "fs\x1cgs\x85ls\u2028ps" and infos["9560"].state is JobState.QUEUED

@@ -196,7 +196,7 @@ def test_garbage_is_a_clear_scheduler_error(dialect: TorqueDialect, name: str) -
 
 
 def test_status_command_and_xml_rejection(dialect: TorqueDialect) -> None:
-    assert dialect.status_command(["1.s", "2.s"]).argv == ("/opt/torque/bin/qstat", "-f", "-x", "1.s", "2.s")
+    assert dialect.status_command(["1.s", "2.s"]).argv == ("/opt/torque/bin/qstat", "-f", "-x", "--", "1.s", "2.s")
     rejected = result(stderr="Unknown option: x\nUsage:\n    qstat [-f] ...", status=2)
     xml, text_probe = dialect.status_probes()
     assert xml.is_unavailable(rejected) and not xml.is_unavailable(result(status=153))
@@ -204,7 +204,7 @@ def test_status_command_and_xml_rejection(dialect: TorqueDialect) -> None:
     assert not text_probe.is_unavailable(rejected) and text_command is not None
     assert text_command.argv[1:3] == ("-f", "-1")
     text = TorqueDialect(status_format="text")
-    assert text.status_command(["1"]).argv == ("qstat", "-f", "-1", "1")
+    assert text.status_command(["1"]).argv == ("qstat", "-f", "-1", "--", "1")
 
 
 # -- cancel -------------------------------------------------------------------------------

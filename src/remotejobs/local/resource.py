@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -79,6 +80,8 @@ class LocalResource(ComputeResource[LocalSettings]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
+    #: Ids are the store's counter (:meth:`Store.new_id`).
+    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}")
 
     def __init__(self, settings: LocalSettings, *, name: str) -> None:
         super().__init__(settings, name=name)

@@ -111,6 +111,10 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         self._root = ""
         self._home = ""
 
+    def valid_job_id(self, job_id: str) -> bool:
+        """The dialect's id grammar decides (:attr:`SchedulerDialect.job_id_pattern`)."""
+        return self.dialect.valid_id(job_id)
+
     # -- session --------------------------------------------------------------------
     def _make_transport(self, username: str | None, password: str | None) -> CommandTransport:
         s = self.settings

@@ -17,6 +17,7 @@ output cannot be understood; they never let IndexError/KeyError/ValueError escap
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,11 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
         :meth:`parse_submit` returned (for arrays: the element's id as reported by status).
     :cvar state_map: native state word -> JobState; unknown words map to UNKNOWN.
     :cvar capabilities: what the scheduler supports (the resource adds FILE_TRANSFER).
+    :cvar job_id_pattern: the scheduler's job id grammar (matched in full: plain ids,
+        array elements, server suffixes). Ids are checked against it before any command,
+        path or URL is built, so an id can never be read as an option (``-u alice``,
+        ``--help``), a path (``../..``) or a wildcard (``0``, ``all``). The default is a
+        conservative numeric grammar; dialects narrow it.
     """
 
     name: ClassVar[str]
@@ -79,6 +85,9 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     #: The site fields of JobSpec (:data:`remotejobs.models.SITE_FIELDS`) this dialect
     #: maps in :meth:`directives`/:meth:`submit_command`; others are refused for it.
     spec_fields: ClassVar[frozenset[str]] = frozenset()
+    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"[1-9][0-9]{0,18}(\[[0-9]{0,18}\]|_[0-9]{1,18})?(\.[A-Za-z0-9_-]{1,63}){0,8}"
+    )
 
     def __init__(self, bin_dir: str = "") -> None:
         self.bin_dir = bin_dir
@@ -91,6 +100,10 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     def cmd(self, program: str) -> str:
         """The path to run ``program`` (honours the ``bin_dir`` setting)."""
         return f"{self.bin_dir.rstrip('/')}/{program}" if self.bin_dir else program
+
+    def valid_id(self, job_id: str) -> bool:
+        """True when ``job_id`` matches :attr:`job_id_pattern` in full."""
+        return self.job_id_pattern.fullmatch(job_id) is not None
 
     def map_state(self, native: str) -> JobState:
         """Map a native state word; unknown words give UNKNOWN (never an exception)."""

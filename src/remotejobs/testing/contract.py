@@ -23,6 +23,7 @@ import pytest
 from remotejobs.errors import JobNotFoundError, NotLoggedInError, RemoteJobsError, TransferError
 from remotejobs.models import JobSpec, JobState
 from remotejobs.resource import ComputeResource
+from remotejobs.testing.attacks import HostileIdContract
 
 __all__ = ["HOSTILE_STRINGS", "ContractEnv", "ResourceContract"]
 
@@ -66,7 +67,7 @@ def _text_of(paths: Sequence[Path]) -> str:
     return "".join(p.read_text(encoding="utf-8", errors="replace") for p in paths)
 
 
-class ResourceContract:
+class ResourceContract(HostileIdContract):
     """Behaviour every backend shares. Provide the ``contract_env`` fixture."""
 
     @pytest.fixture

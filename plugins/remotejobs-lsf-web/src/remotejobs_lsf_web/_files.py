@@ -13,7 +13,15 @@ from xml.sax.saxutils import unescape
 from remotejobs.errors import JobNotFoundError, TransferError
 from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
 from remotejobs_lsf_web._multipart import is_multipart, parse_multipart
-from remotejobs_lsf_web._wire import UPLOAD_BOUNDARY, JobFile, error_message, parse_jobfiles, parse_xml, upload_body
+from remotejobs_lsf_web._wire import (
+    UPLOAD_BOUNDARY,
+    JobFile,
+    error_message,
+    job_url,
+    parse_jobfiles,
+    parse_xml,
+    upload_body,
+)
 
 if TYPE_CHECKING:
     from remotejobs_lsf_web.resource import LsfWebResource
@@ -64,7 +72,7 @@ def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
 
 def list_files(resource: LsfWebResource, job_id: str) -> list[JobFile]:
     """The FILE entries of a job's directory. :raises JobNotFoundError, TransferError:"""
-    answer = resource._call("list job files", "GET", f"jobfiles/{job_id}", idempotent=True,
+    answer = resource._call("list job files", "GET", job_url("jobfiles", job_id), idempotent=True,
                             content_type="application/xml")
     message = error_message(answer.text)
     entries = parse_jobfiles(answer.text) if message is None else None
@@ -99,7 +107,7 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
             written.append(_write(local_dir / target_name, b""))
             continue
         answer = resource._call(
-            "download", "GET", f"file/{job_id}", idempotent=True, content_type="text/plain",
+            "download", "GET", job_url("file", job_id), idempotent=True, content_type="text/plain",
             body=download_body(entry, resource.settings.download_body).encode("utf-8"), raw=True,
         )
         if answer.status == DOWNLOAD_FORBIDDEN:

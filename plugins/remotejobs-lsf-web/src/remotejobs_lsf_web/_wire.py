@@ -12,12 +12,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 from xml.sax.saxutils import escape, unescape
 
+from remotejobs.errors import JobNotFoundError
 from remotejobs.safexml import UnsafeXMLError, fromstring
 
 __all__ = [
     "ACCEPT",
+    "JOB_ID",
     "SUBMIT_BOUNDARY",
     "UPLOAD_BOUNDARY",
     "JobFile",
@@ -25,6 +28,7 @@ __all__ = [
     "action_message",
     "cookie_header",
     "error_message",
+    "job_url",
     "logon_body",
     "note_message",
     "parse_jobfiles",
@@ -45,6 +49,19 @@ SUBMIT_INNER_BOUNDARY = "_Part_1_701508.1145579811786"
 UPLOAD_BOUNDARY = "4k89ogja023oh1-gkdfk903jf9wngmujfs95m"
 
 _CRLF = "\r\n"
+#: PAC job ids: positive numbers (ref §1.4 ``<id>``; ``0`` comes only next to an error).
+JOB_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def job_url(prefix: str, job_id: str) -> str:
+    """``<prefix>/<job_id>`` with the id checked against :data:`JOB_ID` and quoted as ONE
+    path segment, so no ``/``, ``..``, ``?`` or ``#`` can reach another endpoint.
+
+    :raises JobNotFoundError: ``job_id`` is not a PAC job id (nothing is sent).
+    """
+    if JOB_ID.fullmatch(job_id) is None:
+        raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not a PAC job id")
+    return f"{prefix}/{quote(job_id, safe='')}"
 _ENTITIES = {"&quot;": '"', "&apos;": "'"}
 
 

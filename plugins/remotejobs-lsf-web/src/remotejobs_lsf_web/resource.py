@@ -19,6 +19,7 @@ import shlex
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import SecretStr
 
@@ -40,11 +41,13 @@ from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
 from remotejobs_lsf_web._states import to_info
 from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
 from remotejobs_lsf_web._wire import (
+    JOB_ID,
     SUBMIT_BOUNDARY,
     PacJob,
     action_message,
     cookie_header,
     error_message,
+    job_url,
     note_message,
     parse_jobs,
     parse_submit_id,
@@ -74,6 +77,9 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
     backend_name = "lsf-web"
     capabilities = frozenset({Capability.LOGIN_REQUIRED, Capability.FILE_TRANSFER})
     poll_max = 1.0
+    #: PAC job ids are positive numbers (ref §1.4 ``<id>``); the core refuses anything else
+    #: before a URL is built, and :func:`job_url` quotes the id as one path segment.
+    job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
 
     def __init__(
         self, settings: LsfWebSettings, *, name: str, credentials: CredentialCallback | None = None
@@ -225,7 +231,7 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
         return self.settings.app_name
 
     def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
-        path = f"jobs/{ids[0]}" if len(ids) == 1 else "jobs"
+        path = job_url("jobs", ids[0]) if len(ids) == 1 else "jobs"
         wanted = set(ids)
         return {j.id: self._info(j) for j in self._list(path, "job status query") if j.id in wanted}
 
@@ -252,9 +258,7 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
         return to_info(job, cancelled=job.id in self._cancelled)
 
     def _cancel(self, job_id: str) -> None:
-        if not job_id.isdigit():
-            raise remotejobs.JobNotFoundError(job_id, message=f"Job {job_id!r} not found (PAC ids are numbers)")
-        path = f"jobOperation/kill/{job_id}"
+        path = job_url("jobOperation/kill", job_id)
         answer = self._call("cancel", "GET", path, idempotent=True, content_type="application/xml")
         message = error_message(answer.text)
         if message is None and action_message(answer.text) is not None:

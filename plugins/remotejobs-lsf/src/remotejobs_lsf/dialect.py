@@ -105,6 +105,9 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES,
          Capability.DEPENDENCY_ANY}
     )
+    # "123" or an element "123[4]" (§1.4). Never "0": ``bkill 0`` means every job of the
+    # user (§1.4), so 0 is not an id here.
+    job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}(\[[1-9][0-9]{0,18}\])?")
 
     def __init__(self, bin_dir: str = "", limit_unit: Literal["KB", "MB", "GB"] = "MB",
                  status_format: Literal["json", "delimited"] = "delimited",
@@ -182,7 +185,10 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
         return Command.of(self.cmd("bjobs"), "-a", "-o", f"{fields} delimiter='{DELIMITER}'", "-noheader", *args)
 
     def status_command(self, ids: Sequence[str]) -> Command:
-        return self._bjobs(*ids)
+        valid = [i for i in ids if self.valid_id(i)]
+        if not valid:
+            raise JobNotFoundError(",".join(ids)[:100], message="No valid LSF job id to ask for")
+        return self._bjobs(*valid)
 
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         return select(parse_rows(result, self.status_format == "json"), ids, self.row_info)
@@ -199,9 +205,14 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
 
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
+        # No "--": the reference (§1.4) does not show bkill accepting it; the id is
+        # checked against job_id_pattern instead, so it cannot be an option or "0".
+        if not self.valid_id(job_id):
+            raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not an LSF job id")
         return Command.of(self.cmd("bkill"), job_id)
 
     def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        """Success only when bkill said ``Job <job_id> is being terminated`` for this id."""
         text = result.output
         if "Job has already finished" in text:
             return
@@ -209,7 +220,8 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
             raise JobNotFoundError(job_id, message=f"LSF does not know job {job_id!r}")
         if "User permission denied" in text:
             raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not one of this user's jobs")
-        if result.exit_status != 0 or not re.search(r"Job <[^>]+> is being (terminated|signaled)", text):
+        confirmed = re.search(rf"^Job <{re.escape(job_id)}> is being (terminated|signaled)$", text, re.M)
+        if result.exit_status != 0 or not confirmed:
             raise SchedulerError("bkill failed", command=result.argv, exit_status=result.exit_status,
                                  output=text, transient=any(t in text for t in ("LSF is down", _RETRY)))
 

@@ -21,6 +21,7 @@ replaces control characters before submitting (see ``dialect.slurm_job_name``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -54,8 +55,10 @@ SQUEUE_FIELDS = (
 SACCT_FIELDS = ("JobID", "State", "ExitCode", "Reason", "User", "Partition",
                 "Submit", "Start", "End", "JobName")
 
+log = logging.getLogger(__name__)
 _UNSET = frozenset({"", "N/A", "NONE", "None", "Unknown", "(null)"})
 _ARRAY_ID = re.compile(r"^(\d+)_(\d+|\[[^\]]*\])$")
+_STEP = re.compile(r"^\d+(_\d+)?\.[A-Za-z0-9_+-]+$")
 
 
 @dataclass(frozen=True)
@@ -119,18 +122,46 @@ def _bad(what: str, result: CommandResult, line: str) -> SchedulerError:
     )
 
 
-def parse_squeue_rows(result: CommandResult) -> list[Row]:
-    """Rows of ``squeue -h -O <SQUEUE_FIELDS with | suffixes>`` output.
+def _lines(what: str, result: CommandResult, fields: int, state: int,
+           step_ok: bool = False) -> list[list[str]]:
+    """The rows of ``|``-separated output whose LAST field is the job name.
 
-    :raises SchedulerError: a non-empty line that does not have the fields (garbage).
+    A job name may hold newlines (another user's, given to sbatch directly): the output is
+    split at ``\n`` only, and a line that is not a row continues the name of the row
+    before it. An id that two rows claim is dropped (one of them was forged inside a
+    name), with a warning. Garbage before the first row is a SchedulerError.
+    """
+    rows: list[list[str]] = []
+    for raw in result.stdout.split("\n"):
+        line = raw.removesuffix("\r")
+        parts = line.split("|", fields - 1)
+        first = parts[0].strip()
+        is_id = _is_job_id(first) or (step_ok and _STEP.match(first) is not None)
+        if len(parts) == fields and is_id and parts[state].strip():
+            rows.append(parts)
+        elif rows:
+            rows[-1][-1] += "\n" + line
+        elif line.strip():
+            raise _bad(what, result, line)
+    for row in rows:
+        row[-1] = row[-1].rstrip("\n")
+    seen: dict[str, int] = {}
+    for row in rows:
+        seen[row[0].strip()] = seen.get(row[0].strip(), 0) + 1
+    twice = {job_id for job_id, n in seen.items() if n > 1}
+    if twice:
+        log.warning("%s printed several rows for job(s) %s: ambiguous (forged in a job name?), ignored",
+                    what, ", ".join(sorted(twice))[:200])
+    return [row for row in rows if row[0].strip() not in twice]
+
+
+def parse_squeue_rows(result: CommandResult) -> list[Row]:
+    """Rows of ``squeue -h -O <SQUEUE_FIELDS with | suffixes>`` output (see :func:`_lines`).
+
+    :raises SchedulerError: garbage before the first row.
     """
     rows = []
-    for line in result.stdout.splitlines():
-        if not line.strip():
-            continue
-        parts = line.split("|", len(SQUEUE_FIELDS) - 1)
-        if len(parts) != len(SQUEUE_FIELDS) or not _is_job_id(parts[0]) or not parts[2].strip():
-            raise _bad("squeue", result, line)
+    for parts in _lines("squeue", result, len(SQUEUE_FIELDS), state=2):
         job_id, array_id, state, raw_exit, reason, user, part, sub, start, end, name = parts
         rows.append(Row(job_id.strip(), array_id.strip() or job_id.strip(), state.strip(),
                         decode_wait_status(raw_exit), reason.strip(), user.strip(), part.strip(),
@@ -139,23 +170,17 @@ def parse_squeue_rows(result: CommandResult) -> list[Row]:
 
 
 def parse_sacct_rows(result: CommandResult) -> list[Row]:
-    """Rows of ``sacct -n -X -P --format=<SACCT_FIELDS>`` output (job steps skipped).
+    """Rows of ``sacct -n -X -P --format=<SACCT_FIELDS>`` output (job steps skipped; see
+    :func:`_lines`).
 
-    :raises SchedulerError: a non-empty line that does not have the fields (garbage).
+    :raises SchedulerError: garbage before the first row.
     """
     rows = []
-    for line in result.stdout.splitlines():
-        if not line.strip():
-            continue
-        parts = line.split("|", len(SACCT_FIELDS) - 1)
-        if len(parts) != len(SACCT_FIELDS) or not parts[0].strip() or not parts[1].strip():
-            raise _bad("sacct", result, line)
+    for parts in _lines("sacct", result, len(SACCT_FIELDS), state=1, step_ok=True):
         job_id, state, raw_exit, reason, user, part, sub, start, end, name = parts
         job_id = job_id.strip()
         if "." in job_id:  # a step (12.batch): -X should prevent it; be tolerant
             continue
-        if not _is_job_id(job_id):
-            raise _bad("sacct", result, line)
         match = _ARRAY_ID.match(job_id)
         rows.append(Row(job_id, match.group(1) if match else job_id, state.strip(),
                         decode_exit_code(raw_exit), reason.strip(), user.strip(), part.strip(),

@@ -55,7 +55,8 @@ __all__ = ["SlurmDialect", "dependency_value", "format_walltime", "slurm_job_nam
 
 # Values that sbatch's #SBATCH tokenizer reads as one word whatever its quoting rules.
 _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
-_JOB_ID = re.compile(r"^\d+(_\d+)?$")
+# A job "123" or an array element "123_4" (squeue(1) -r, scancel(1) "job_id[_array_id]").
+_JOB_ID = re.compile(r"[1-9][0-9]{0,18}(_[0-9]{1,18})?")
 _PARSABLE = re.compile(r"^(\d+)(?:;(\S+))?$")  # sbatch(1) --parsable: "jobid[;cluster]"
 _NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a cluster (probed)
 _HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
@@ -134,7 +135,7 @@ def site_options(spec: JobSpec) -> list[tuple[str, str]]:
 def dependency_value(group: DependencyGroup) -> str:
     """The ``--dependency`` value (sbatch(1) "-d, --dependency"): each clause
     ``type:id[:id...]``; clauses joined by ``,`` (all must hold) or ``?`` (any may)."""
-    bad = [i for c in group.clauses for i in c.job_ids if not _JOB_ID.match(i)]
+    bad = [i for c in group.clauses for i in c.job_ids if not _JOB_ID.fullmatch(i)]
     if bad:
         raise InvalidJobSpecError(f"Not Slurm job ids in depends_on: {', '.join(map(repr, bad))}")
     joiner = "," if group.join == "all" else "?"
@@ -193,6 +194,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
          Capability.DEPENDENCY_ANY}
     )
     spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
+    job_id_pattern: ClassVar[re.Pattern[str]] = _JOB_ID
 
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
@@ -265,8 +267,10 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         return Command.of(self.cmd("squeue"), "-h", "-a", "-r", "-t", "all", *select_args, "-O", fmt)
 
     def status_command(self, ids: Sequence[str]) -> Command:
-        valid = [i for i in ids if _JOB_ID.match(i)]
-        return self._squeue("-j", ",".join(valid or list(ids)))
+        valid = [i for i in ids if self.valid_id(i)]
+        if not valid:
+            raise JobNotFoundError(",".join(ids)[:100], message="No valid Slurm job id to ask for")
+        return self._squeue("-j", ",".join(valid))
 
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         if result.exit_status != 0:
@@ -286,7 +290,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
                                     unavailable=(_NO_ACCOUNTING,), stage="history"))
 
     def history_command(self, ids: Sequence[str]) -> Command | None:
-        valid = [i for i in ids if _JOB_ID.match(i)]
+        valid = [i for i in ids if self.valid_id(i)]
         if self.accounting is False or not valid:
             return None
         return Command.of(self.cmd("sacct"), "-n", "-X", "-P", "-j", ",".join(valid),
@@ -315,10 +319,16 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
         # Without -v, scancel 22.05 prints nothing and exits 0 for unknown or finished
-        # jobs (probed); -v makes it say which.
-        return Command.of(self.cmd("scancel"), "-v", job_id)
+        # jobs (probed); -v makes it say which. The id follows "--" (getopt_long: no
+        # option after it), besides being checked against job_id_pattern.
+        if not self.valid_id(job_id):
+            raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not a Slurm job id")
+        return Command.of(self.cmd("scancel"), "-v", "--", job_id)
 
     def parse_cancel(self, result: CommandResult, job_id: str) -> None:
+        """Success only when scancel said ``Terminating job <job_id>`` and no error
+        (probed: ``scancel -v -- 41`` prints ``scancel: Terminating job 41``); exit 0
+        alone proves nothing (scancel exits 0 for unknown ids too)."""
         text = result.output
         if "Invalid job id" in text:
             raise JobNotFoundError(job_id, message=f"Slurm does not know job {job_id!r}")
@@ -328,6 +338,9 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             return
         if result.exit_status != 0 or "error:" in text:
             raise self._failed("scancel", result)
+        if f"Terminating job {job_id}\n" not in text + "\n":
+            raise SchedulerError(f"scancel did not confirm the cancellation of job {job_id!r}",
+                                 command=result.argv, exit_status=result.exit_status, output=text)
 
     # -- helpers ------------------------------------------------------------------
     def _failed(self, program: str, result: CommandResult) -> SchedulerError:

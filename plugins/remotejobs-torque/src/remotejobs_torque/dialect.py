@@ -41,7 +41,10 @@ from remotejobs_torque.settings import TorqueSettings
 
 __all__ = ["TorqueDialect", "depend_value", "id_key"]
 
-_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9_.-]+)?$")
+# "123", "123.server.domain", arrays "123[]" and elements "123[4]" (with a suffix or
+# not). Never "all"/"ALL" (qdel deletes every job, adaptivecomputing/torque
+# src/cmds/qdel.c) and never anything starting with "-".
+_ID = re.compile(r"[1-9][0-9]{0,18}(\[[0-9]{0,18}\])?(\.[A-Za-z0-9_-]{1,63}){0,8}")
 _SAFE = re.compile(r"^[A-Za-z0-9_./:=,+@%-]+$")
 _UNKNOWN_ID = ("Unknown Job Id", "nonexistent job id")
 _BAD_OPTION = ("invalid option", "Unknown option", "illegal option")
@@ -105,6 +108,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
+    job_id_pattern: ClassVar[re.Pattern[str]] = _ID
 
     def __init__(self, bin_dir: str = "", status_format: Literal["auto", "xml", "text"] = "auto") -> None:
         super().__init__(bin_dir=bin_dir)
@@ -155,7 +159,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
             text = result.output or f"qsub exited with status {result.exit_status}"
             raise SubmissionError(f"qsub refused the job: {text[:500]}",
                                   transient="cannot connect to server" in text)
-        if not lines or not _ID.match(lines[-1]):
+        if not lines or not _ID.fullmatch(lines[-1]):
             raise SchedulerError("qsub printed no job id", command=result.argv,
                                  exit_status=result.exit_status, output=result.output)
         return lines[-1]
@@ -166,7 +170,16 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         return self._qstat(self.status_format != "text", ids)
 
     def _qstat(self, xml: bool, ids: Sequence[str]) -> Command:
-        return Command.of(self.cmd("qstat"), *(("-f", "-x") if xml else ("-f", "-1")), *ids)
+        """``qstat -f -x -- <ids>`` (or ``-f -1``); no ids: every job. Ids are checked
+        against the id grammar and follow ``--`` (both qstats parse options with getopt:
+        Torque's C getopt, the wrapper's Getopt::Long)."""
+        flags = ("-f", "-x") if xml else ("-f", "-1")
+        if not ids:
+            return Command.of(self.cmd("qstat"), *flags)
+        valid = [i for i in ids if self.valid_id(i)]
+        if not valid:
+            raise JobNotFoundError(",".join(ids)[:100], message="No valid Torque job id to ask for")
+        return Command.of(self.cmd("qstat"), *flags, "--", *valid)
 
     def status_probes(self) -> tuple[StatusProbe, ...]:
         """``qstat-x`` (unavailable where the server rejects ``-x``) and/or ``qstat-f``,
@@ -236,7 +249,10 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
 
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
-        return Command.of(self.cmd("qdel"), job_id)
+        """``qdel -- <id>`` for an id in the grammar (never ``all``, never an option)."""
+        if not self.valid_id(job_id):
+            raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not a Torque job id")
+        return Command.of(self.cmd("qdel"), "--", job_id)
 
     def cancel_not_found_may_be_finished(self, result: CommandResult) -> bool:
         """The wrapper's qdel exits 1 silently both for unknown and finished jobs."""
@@ -247,7 +263,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         ``Unknown Job Id`` / ``nonexistent job id`` / exit 153, or the wrapper's silent
         exit 1: JobNotFoundError (the resource re-checks the silent case)."""
         text = result.output
-        if result.exit_status == 0:
+        if result.exit_status == 0 and not text.strip():
             return
         if "invalid state for job" in text or "Request invalid for state of job" in text:
             return

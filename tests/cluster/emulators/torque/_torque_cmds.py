@@ -32,12 +32,18 @@ _QSTAT_USAGE = ("usage: qstat [-f [-1]] [-W site_specific] [-x] [-t] [ job_ident
 
 def _parse_flags(argv: list[str], flags: str, with_arg: str
                  ) -> tuple[dict[str, str], list[str]] | str:
+    """POSIX getopt(3) as Torque's qstat/qdel use it (adaptivecomputing/torque
+    src/cmds/qdel.c: ``getopt(argc, argv, "m:pW:")``): options up to the first operand or
+    up to ``--``, which ends the options and is itself dropped."""
     opts: dict[str, str] = {}
     rest: list[str] = []
+    ended = False
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg.startswith("-") and len(arg) > 1 and not rest:
+        if arg == "--" and not rest and not ended:
+            ended = True
+        elif arg.startswith("-") and len(arg) > 1 and not rest and not ended:
             j = 1
             while j < len(arg):
                 letter = arg[j]
