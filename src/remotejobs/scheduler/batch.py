@@ -36,7 +36,7 @@ from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import ComputeResource, type_arguments
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
-from remotejobs.scheduler.script import parse_markers, parse_started, read_markers_argv
+from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
 from remotejobs.scheduler.settings import BatchSettings
 from remotejobs.transport.base import CommandResult, CommandTransport, InteractiveHandler
 
@@ -52,6 +52,8 @@ DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=Schedu
 # The script travels as an argument, not on stdin: commands without stdin take the SSH
 # transport's fast path (about 1 ms instead of 7 ms measured on the test cluster).
 _PREPARE = 'mkdir -p -- "$1" "$2" && printf "%s" "$4" > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
+# After a cancel: a job that never started has neither its index link nor a marker.
+_RECORD_CANCEL = 'cd "$1" 2>/dev/null || exit 0; [ -e "$2" ] || [ -e "$2.exit" ] || printf "%s\\n" "$3" > "$2.exit"'
 
 
 class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_co, DialectT_co]):
@@ -340,6 +342,17 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             if self.dialect.cancel_not_found_may_be_finished(result) and job_id in self._status_many([job_id]):
                 return
             raise
+        self._record_cancel(job_id)
+
+    def _record_cancel(self, job_id: str) -> None:
+        """After a cancel, write the job's exit marker (``signal``: CANCELLED) unless the job
+        started (it then writes its own). Schedulers that keep no record of a job deleted
+        before it started (Grid Engine's qacct, Torque <= 4.2) would otherwise leave it
+        UNKNOWN for good."""
+        if "/" in job_id or job_id in (".", ".."):
+            return
+        self.transport.run(["sh", "-c", _RECORD_CANCEL, "sh", posixpath.join(self._root, "ids"), job_id,
+                            SIGNAL_MARKER])
 
     # -- files ----------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:

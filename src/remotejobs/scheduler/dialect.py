@@ -156,8 +156,9 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
         return info_from_marker(job_id, marker) if marker is not None else info
 
     @abstractmethod
-    def status_command(self, ids: Sequence[str]) -> Command:
-        """One command giving the status of all ``ids`` (whatever their number)."""
+    def status_command(self, ids: Sequence[str]) -> Command | None:
+        """One command giving the status of all ``ids`` (whatever their number); None when
+        no id is one the scheduler could know (ids are validated before any command)."""
 
     @abstractmethod
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
