@@ -1,0 +1,33 @@
+"""Settings of the ``sge`` backend."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from remotejobs.scheduler import BatchSettings
+
+__all__ = ["SgeSettings"]
+
+_NAME = r"^[A-Za-z0-9_.+-]+$"
+_PATH = r"^/[A-Za-z0-9_./+-]*$"
+
+
+class SgeSettings(BatchSettings):
+    """Batch settings plus what differs between Grid Engine sites.
+
+    :ivar sge_root: ``SGE_ROOT`` for every command (None: the login environment sets it,
+        as ``settings.sh`` does on most sites).
+    :ivar sge_cell: ``SGE_CELL`` (None: the login environment's, else ``default``).
+    :ivar parallel_environment: the PE that jobs asking for more than one slot
+        (``nodes * processes_per_node``) get with ``-pe <pe> <slots>``; None refuses them.
+    :ivar memory_resource: the per-slot memory resource ``memory_mb`` is requested as
+        (``h_vmem`` by default; sites also use ``mem_free``, ``h_rss``, ``m_mem_free``).
+    :ivar shell: the shell the job script runs with (``-S``): queues in ``posix_compliant``
+        mode ignore the ``#!`` line and would use their own (often ``/bin/csh``).
+    """
+
+    sge_root: str | None = Field(default=None, pattern=_PATH)
+    sge_cell: str | None = Field(default=None, pattern=_NAME)
+    parallel_environment: str | None = Field(default=None, pattern=_NAME)
+    memory_resource: str = Field(default="h_vmem", pattern=_NAME)
+    shell: str = Field(default="/bin/bash", pattern=_PATH)
