@@ -26,8 +26,14 @@ class SgeSettings(BatchSettings):
         mode ignore the ``#!`` line and would use their own (often ``/bin/csh``).
     """
 
+    #: ``SGE_ROOT`` for every command (None: the login environment sets it).
     sge_root: str | None = Field(default=None, pattern=_PATH)
+    #: ``SGE_CELL`` for every command (None: the login environment's, else ``default``).
     sge_cell: str | None = Field(default=None, pattern=_NAME)
+    #: The parallel environment (``qconf -spl``) for jobs with more than one slot
+    #: (``-pe <pe> <slots>``); None refuses them.
     parallel_environment: str | None = Field(default=None, pattern=_NAME)
+    #: The per-slot memory resource ``memory_mb`` is requested as (``h_vmem``, ``mem_free`` ...).
     memory_resource: str = Field(default="h_vmem", pattern=_NAME)
+    #: The shell of the job script (``qsub -S``): queues in ``posix_compliant`` mode ignore ``#!``.
     shell: str = Field(default="/bin/bash", pattern=_PATH)
