@@ -16,7 +16,7 @@ from remotejobs_sge.dialect import ACCT_MARK, DETAIL_MARK, SgeDialect, job_name,
 from remotejobs_sge.settings import SgeSettings
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Dependency, JobSpec, JobState
+from remotejobs.models import Dependency, DependencyGroup, JobSpec, JobState
 from remotejobs.scheduler import ScriptContext
 from remotejobs.testing.golden import load_golden
 from remotejobs.transport.base import CommandResult
@@ -236,3 +236,14 @@ def test_cancel_outputs() -> None:
     with pytest.raises(JobNotFoundError):
         D.cancel_command("../62")
     assert D.cancel_command("70.3").argv == ("/usr/lib/gridengine/qdel", "70.3")
+
+
+def test_dependency_groups() -> None:
+    ended = DependencyGroup(clauses=(Dependency(condition="afterany", job_ids=("12", "13")),
+                                     Dependency(condition="afterany", job_ids=("13", "14"))))
+    argv = D.submit_command(JobSpec(executable="x", depends_on=ended), CTX, "/s.sh").argv
+    assert argv[argv.index("-hold_jid") + 1] == "12,13,14"
+    for group, match in ((ended.model_copy(update={"join": "any"}), "'any'"),
+                         (DependencyGroup(clauses=(Dependency(job_ids=("12",)),)), "afterok")):
+        with pytest.raises(InvalidJobSpecError, match=match):
+            D.submit_command(JobSpec(executable="x", depends_on=group), CTX, "/s.sh")

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
-from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler import Command, SchedulerDialect, ScriptContext, StatusProbe
 from remotejobs.scheduler.arrays import select
 from remotejobs.transport.base import CommandResult
@@ -162,17 +162,22 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
         return ["-t", spec.array]
 
     def _hold(self, spec: JobSpec) -> list[str]:
-        dep = spec.depends_on
-        if dep is None:
+        """``-hold_jid`` for ``afterany`` clauses joined by ``all`` (a group's clauses unite
+        their job lists); anything else Grid Engine cannot say."""
+        if spec.depends_on is None:
             return []
-        if dep.condition != "afterany":
+        group = DependencyGroup.of(spec.depends_on)
+        other = sorted({c.condition for c in group.clauses} - {"afterany"})
+        if other or (group.join == "any" and len(group.clauses) > 1):
+            what = f"the dependency condition {other[0]!r}" if other else "an 'any' of conditions"
             raise InvalidJobSpecError(
-                f"Grid Engine cannot express the dependency condition {dep.condition!r}",
-                hint="qsub -hold_jid waits for jobs to end whatever their outcome: use 'afterany'")
-        bad = [i for i in dep.job_ids if not JOB_ID.match(i) or "." in i]
+                f"Grid Engine cannot express {what}",
+                hint="qsub -hold_jid waits for all listed jobs to end whatever their outcome: use 'afterany'")
+        ids = list(dict.fromkeys(i for c in group.clauses for i in c.job_ids))
+        bad = [i for i in ids if not JOB_ID.match(i) or "." in i]
         if bad:
             raise InvalidJobSpecError(f"Not Grid Engine job numbers: {', '.join(map(repr, bad))}")
-        return ["-hold_jid", ",".join(dep.job_ids)]
+        return ["-hold_jid", ",".join(ids)]
 
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
         argv = [*self.program("qsub"), "-terse", "-C", "", "-S", self.shell, "-N", job_name(spec.name)]
