@@ -114,6 +114,7 @@ def test_job_id_expr_in_a_shell() -> None:
 
 # -- status -------------------------------------------------------------------------------
 def test_status_command_validates_ids_first() -> None:
+    assert [i for i in ("55", "56.2", "0", "56.0", "56[2]", "1.srv", " 5", "5\n") if D.valid_id(i)] == ["55", "56.2"]
     assert D.status_command(["abc", "../x", "1;rm", "0"]) is None
     assert D.history_command(["abc"]) is None
     command = D.status_command(["61", "70.3", "abc", "61"])

@@ -107,6 +107,8 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
         '"$JOB_ID$(test "${SGE_TASK_ID:-undefined}" = undefined || printf .%s "$SGE_TASK_ID")"'
     )
     state_map: ClassVar[Mapping[str, JobState]] = {w: native_state(w)[0] for w in _STATE_WORDS}
+    #: job numbers and ``<job>.<task>`` only: the resource refuses other ids before any command.
+    job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
