@@ -69,6 +69,7 @@ def type_arguments(cls: type, origin: type) -> tuple[Any, ...]:
 class _Session(enum.Enum):
     NEW = "new"
     ACTIVE = "active"
+    LOGGED_OUT = "logged out"
     CLOSED = "closed"
 
 
@@ -82,9 +83,14 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     are independent sessions (e.g. a project account and a personal one); each sees and
     controls only its own user's jobs.
 
-    Backends without :attr:`Capability.LOGIN_REQUIRED` log in implicitly as their
-    configured user on first use; after :meth:`logout` every job operation raises
-    :class:`NotLoggedInError` until :meth:`login` is called again.
+    On first use a resource takes up a saved session (:meth:`resume`), or, when it
+    needs no password, logs in implicitly as its configured user; after :meth:`logout` or :meth:`close` every job
+    operation raises :class:`NotLoggedInError` until :meth:`login` is called again.
+
+    Ending a session has two meanings, as in httpx: :meth:`close` (also on leaving a
+    ``with`` block) releases what this object holds locally (connections, pools) and keeps
+    any session the backend saved for later processes; :meth:`logout` ends the session on
+    the server, forgets saved tokens, then closes.
     """
 
     backend_name: ClassVar[str] = ""
@@ -130,7 +136,12 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         """Open the session; return the effective user name. Raise AuthenticationError."""
 
     def _logout(self) -> None:
-        """Close the session (server-side logout, connections)."""
+        """End the session on the server and forget any saved token. Called by
+        :meth:`logout` only for an active session, always followed by :meth:`_close`."""
+
+    def _close(self) -> None:
+        """Release local things (connections, pools); keep saved sessions. Idempotent;
+        must not raise for a connection that is already gone."""
 
     @abstractmethod
     def _ping(self) -> bool:
@@ -159,9 +170,10 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         raise self._unsupported(Capability.FILE_TRANSFER, "download")
 
     def _resume(self, username: str | None) -> str | None:
-        """Restore a session an earlier process saved (e.g. a token cache); return the user
-        name, or None when there is nothing to restore. Must not prompt or raise for a
-        missing cache."""
+        """The one hook by which a backend restores a session an earlier process saved
+        (e.g. a token cache): take it up and return the user name, or return None when
+        there is nothing to restore. Must not prompt, and must not raise for a missing
+        cache. Used by :meth:`resume` and by :meth:`login` without a password."""
         return None
 
     def array_element_id(self, array_id: str, index: int) -> str:
@@ -176,7 +188,8 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         return self.job_id_pattern.fullmatch(job_id) is not None
 
     def password_required(self) -> bool:
-        """True when :meth:`login` cannot succeed without a password (checked before I/O)."""
+        """True when :meth:`login` cannot succeed without a password, leaving saved
+        sessions aside (checked before I/O; :meth:`resume` takes those up)."""
         return Capability.LOGIN_REQUIRED in self.capabilities
 
     # -- public API -----------------------------------------------------------------
@@ -190,58 +203,61 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         return self._session is _Session.ACTIVE
 
     def login(self, username: str | None = None, password: str | None = None) -> None:
-        """Open this user's session.
+        """Open this user's session. Without a password, a session the backend saved for
+        ``username`` (see :meth:`resume`) is taken up when there is one.
 
-        :raises AuthenticationError: no password where one is required (before any network
-            traffic), or the credentials were rejected. Not transient.
+        :raises AuthenticationError: no password where one is required and no saved
+            session (before any network traffic), or the credentials were rejected. Not
+            transient.
         :raises TransportError: the resource could not be reached. Transient.
         """
         with self._context(user=username):
-            if password is None and self.password_required():
-                raise AuthenticationError(
-                    "A password is required to log in",
-                    user=username,
-                    hint="Pass password=..., or use the CLI, which prompts for it",
-                )
-            user = self._login(username, password)
-            with self._lock:
-                self._user = user
-                self._session = _Session.ACTIVE
-            log.debug("logged in to %s as %s", self.name, user)
+            if password is None:
+                resumed = self._resume(username)
+                if resumed is not None:
+                    self._activate(resumed)
+                    return
+                if self.password_required():
+                    raise AuthenticationError(
+                        "A password is required to log in, and there is no cached session to resume",
+                        user=username,
+                        hint="Pass password=..., or use the CLI, which prompts for it",
+                    )
+            self._activate(self._login(username, password))
 
     def resume(self, username: str | None = None) -> bool:
         """Take up a session saved by an earlier process (e.g. the CLI's ``login``), if the
         backend keeps one; True when the session is active afterwards.
 
-        Backends that need no login resume by logging in implicitly."""
+        Backends that need no password resume by logging in implicitly."""
         with self._context(user=username):
             if self._session is _Session.ACTIVE:
                 return True
-            if not self.password_required():
-                self.login(username)
-                return True
             user = self._resume(username)
             if user is None:
-                return False
-            with self._lock:
-                self._user = user
-                self._session = _Session.ACTIVE
+                if self.password_required():
+                    return False
+                user = self._login(username, None)
+            self._activate(user)
             return True
 
     def logout(self) -> None:
-        """End the session. Idempotent; later job operations raise NotLoggedInError."""
+        """End the session on the server, forget saved tokens, and :meth:`close`.
+
+        Idempotent; later job operations raise NotLoggedInError until :meth:`login`."""
         with self._context():
-            if self._session is _Session.ACTIVE:
-                try:
+            try:
+                if self._session is _Session.ACTIVE:
                     self._logout()
-                finally:
-                    self._session = _Session.CLOSED
-            else:
-                self._session = _Session.CLOSED
+            finally:
+                self._release(_Session.LOGGED_OUT)
 
     def close(self) -> None:
-        """Log out and release connections."""
-        self.logout()
+        """Release local things (connections, pools) and keep any session the backend saved,
+        so a later process can :meth:`resume` it (use :meth:`logout` to end it). Idempotent;
+        later job operations raise NotLoggedInError until :meth:`login`."""
+        with self._context():
+            self._release(_Session.CLOSED)
 
     def ping(self) -> bool:
         """True when the resource answers; False when it cannot be reached. Needs no login."""
@@ -397,11 +413,26 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         self.close()
 
     # -- helpers --------------------------------------------------------------------
+    def _activate(self, user: str) -> None:
+        with self._lock:
+            self._user = user
+            self._session = _Session.ACTIVE
+        log.debug("session of %s on %s active", user, self.name)
+
+    def _release(self, state: _Session) -> None:
+        try:
+            self._close()
+        finally:
+            with self._lock:
+                self._session = state
+
     def _active(self) -> None:
-        if self._session is _Session.NEW and not self.password_required():
-            self.login()
+        if self._session is _Session.NEW:  # first use: a saved session, or an implicit login
+            self.resume()
         if self._session is not _Session.ACTIVE:
-            ever = "has logged out" if self._session is _Session.CLOSED else "is not logged in"
+            ever = {_Session.LOGGED_OUT: "has logged out", _Session.CLOSED: "is closed"}.get(
+                self._session, "is not logged in"
+            )
             raise NotLoggedInError(
                 f"This session {ever}", resource=self.name, user=self._user
             )

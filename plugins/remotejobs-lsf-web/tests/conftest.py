@@ -85,6 +85,14 @@ def pac(checker: SshPasswordChecker, tls: TlsFiles) -> Iterator[PacEmulator]:
 
 
 @pytest.fixture
+def own_pac(checker: SshPasswordChecker, tls: TlsFiles) -> Iterator[PacEmulator]:
+    """An HTTPS emulator for one test: its connections and tokens are that test's only."""
+    emulator = start_emulator(checker, tls)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
 def open_lsf_web(pac: PacEmulator, tls: TlsFiles) -> Callable[..., LsfWebResource]:
     """``open_lsf_web(**setting_overrides)`` -> a new, not logged-in lsf-web resource."""
 

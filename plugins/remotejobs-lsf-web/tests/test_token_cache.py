@@ -60,8 +60,9 @@ def test_cli_style_login_lasts_across_resources(open_lsf_web: Opener, users: lis
         open_lsf_web(token_cache=cache).login(users[1][0])
     first = open_lsf_web(token_cache=cache)
     first.login(*users[1])
-    later = open_lsf_web(token_cache=cache)  # a later CLI command
-    assert not later.password_required()
+    assert open_lsf_web(token_cache=cache).resume(users[1][0])  # a later CLI command
+    later = open_lsf_web(token_cache=cache)
+    assert later.password_required()  # a cached token is resumed, it is not a password
     later.login(users[1][0])  # no password: the cached token
     assert later.user == users[1][0] and isinstance(later.jobs(), list)
     with pytest.raises(AuthenticationError, match="no cached session"):

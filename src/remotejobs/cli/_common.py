@@ -83,6 +83,18 @@ class Ctx:
         self._sessions: dict[str, ComputeResource] = {}
         self.no_agent = False
         self._agent: Any = None
+        self.opened: list[ComputeResource] = []
+
+    def close(self) -> None:
+        """Close every resource this invocation opened directly: connections are released,
+        a session saved by ``login`` stays for the next command (until ``logout``). Sessions
+        held by the agent stay there."""
+        while self.opened:
+            resource = self.opened.pop()
+            try:
+                resource.close()
+            except RemoteJobsError as exc:  # the command's outcome stands
+                click.echo(f"warning: closing {resource.name} failed: {exc}", err=True)
 
     def password(self) -> str | None:
         """The password from standard input (``--password-stdin``) or the environment
@@ -103,8 +115,10 @@ class Ctx:
     def open(self, name: str | None = None) -> ComputeResource:
         """The resource named ``name`` (default ``--resource``), not logged in; SSH login
         prompts (2FA codes, a key's passphrase) are asked on the terminal
-        (:func:`terminal_prompts`)."""
-        return remotejobs.open_resource(name or self.resource_name, interactive_handler=terminal_prompts)
+        (:func:`terminal_prompts`). Closed by :meth:`close` when the command ends."""
+        resource = remotejobs.open_resource(name or self.resource_name, interactive_handler=terminal_prompts)
+        self.opened.append(resource)
+        return resource
 
     def session(self) -> ComputeResource:
         """The ``--resource`` with an active session (see :meth:`session_for`)."""

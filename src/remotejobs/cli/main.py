@@ -73,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     group = build()
     state = Ctx()
     try:
+        _run(group, state, argv)
+    finally:
+        state.close()  # every resource the command opened; saved sessions stay
+
+
+def _run(group: click.Group, state: Ctx, argv: Sequence[str] | None) -> None:
+    try:
         result = group.main(args=list(argv) if argv is not None else None, prog_name="remotejobs",
                             standalone_mode=False, obj=state)
     except click.ClickException as exc:

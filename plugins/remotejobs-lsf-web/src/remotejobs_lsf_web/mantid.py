@@ -140,7 +140,7 @@ class ScarfActions:
             old = self._sessions.pop(user, None)
             self._sessions[user] = resource
         if old is not None:
-            old.close()
+            old.logout()  # the replaced token ends on the server
         return {}
 
     def _do_LogOut(self, user: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +209,7 @@ def configure(settings: LsfWebSettings) -> ScarfActions:
     global _default  # the algorithm's state is process-wide by design
     old, _default = _default, ScarfActions(settings)
     for resource in list(old._sessions.values()):
-        resource.close()
+        resource.logout()
     return _default
 
 

@@ -102,10 +102,23 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
 
     # -- session ------------------------------------------------------------------------
     def password_required(self) -> bool:
-        """False when a credential callback, a keyring entry or a cached token can log in."""
-        if self._credentials is not None or self.settings.keyring_service:
-            return False
-        return not (self._cache and self._cache.users(self.settings.login_endpoint))
+        """False when a credential callback or a keyring entry can log in (a cached token
+        is taken up by :meth:`_resume`, not counted here)."""
+        return self._credentials is None and not self.settings.keyring_service
+
+    def _resume(self, username: str | None) -> str | None:
+        """The cached token of ``username`` (or of the ``username`` setting, or of the one
+        user the cache holds for this service), when ``token_cache`` is set. No request."""
+        if self._cache is None:
+            return None
+        user = username or self.settings.username or self._single_cached_user()
+        cached = self._cache.get(self._cache_key(user)) if user else None
+        if user is None or cached is None:
+            return None
+        with self._auth_lock:
+            self._pac = cached
+        log.debug("%s: using the cached session of %s", self.name, user)
+        return user
 
     def _login(self, username: str | None, password: str | None) -> str:
         user = username or self.settings.username or self._single_cached_user()
@@ -114,11 +127,6 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
                 "A user name is required to log in", hint="Pass username=... or set the 'username' setting"
             )
         if password is None:
-            cached = self._cache.get(self._cache_key(user)) if self._cache else None
-            if cached is not None:
-                self._pac = cached
-                log.debug("%s: using the cached session of %s", self.name, user)
-                return user
             password = password_from(self.settings, self._credentials, user)
             if password is None:
                 raise AuthenticationError(
@@ -135,21 +143,26 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
         return user
 
     def _logout(self) -> None:
-        pac, self._pac = self._pac, None
+        """Log the token out on the server and remove it from the token cache."""
+        pac = self._pac
         if self._cache and self._user:
             self._cache.remove(self._cache_key(self._user))
         if pac is None:
             return
-        try:
-            answer = self._http.request(
-                "log out", "GET", pac.url + "webservice/pacclient/logout/", idempotent=True,
-                cookie=self._cookie(pac), content_type="text/plain",
-            )
-        finally:
-            self._http.close()
+        answer = self._http.request(
+            "log out", "GET", pac.url + "webservice/pacclient/logout/", idempotent=True,
+            cookie=self._cookie(pac), content_type="text/plain",
+        )
         message = error_message(answer.text)
         if message is not None and not self._expired.search(message):
             raise SchedulerError(f"Logout failed: {message}", command=["GET", "logout/"])
+
+    def _close(self) -> None:
+        """Drop the token from memory and close the pooled connections; the token cache
+        keeps the session for later processes."""
+        with self._auth_lock:
+            self._pac = None
+        self._http.close()
 
     def _ping(self) -> bool:
         base = self.settings.ping_url or (self._pac.url if self._pac else None) or self.settings.base_url
