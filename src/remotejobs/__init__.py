@@ -1,5 +1,6 @@
 """remotejobs: run work on remote batch clusters through one typed interface."""
 
+from remotejobs._plugins import get_registry
 from remotejobs.api import available_backends, open_resource, plugin_failures
 from remotejobs.datasets import Dataset, dataset_sources
 from remotejobs.errors import (
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "dataset_sources",
+    "get_registry",
     "hookimpl",
     "job_types",
     "open_resource",

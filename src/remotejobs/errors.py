@@ -19,6 +19,7 @@ Tree::
     │   └── BackendConflictError      two plugins claim one backend name
     ├── UnsupportedOperationError     the backend lacks a capability          (fatal)
     ├── InvalidJobSpecError           the backend cannot honour a JobSpec      (fatal)
+    │   └── JobSpecValidationError    a JobSpec/Dependency is invalid; also a ValueError
     ├── AuthenticationError           wrong credentials, missing password     (fatal)
     ├── NotLoggedInError              no session for this user; log in first  (fatal)
     │   └── SessionExpiredError       the server dropped the session; log in again
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidJobSpecError",
     "InvalidSettingsError",
     "JobNotFoundError",
+    "JobSpecValidationError",
     "NotLoggedInError",
     "OperationTimeoutError",
     "PluginError",
@@ -197,6 +199,26 @@ class UnsupportedOperationError(RemoteJobsError):
 
 class InvalidJobSpecError(RemoteJobsError):
     """The JobSpec is valid in general but cannot be honoured by this backend."""
+
+
+class JobSpecValidationError(InvalidJobSpecError, ValueError):
+    """Constructing a :class:`~remotejobs.JobSpec` (or :class:`~remotejobs.Dependency`)
+    failed validation. Also a :class:`ValueError`, as pydantic's own error is.
+
+    :ivar model: the model's name. :ivar errors: pydantic's details (``loc``, ``msg``,
+        ``type``, ``ctx``), without the rejected input values (they may be secrets).
+    """
+
+    def __init__(self, model: str, errors: Sequence[dict[str, object]]) -> None:
+        self.model = model
+        self.errors = [dict(e) for e in errors]
+        problems = [f"{_loc(e.get('loc')) or model}: {e.get('msg', 'invalid')}" for e in self.errors]
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        super().__init__(f"Invalid {model}: {shown}")
+
+
+def _loc(loc: object) -> str:
+    return ".".join(str(p) for p in loc) if isinstance(loc, tuple | list) else ""
 
 
 class AuthenticationError(RemoteJobsError):

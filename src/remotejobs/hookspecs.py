@@ -1,7 +1,16 @@
 """Hook specifications for plugin authors.
 
 A plugin is a module named by an entry point in the group ``remotejobs.plugins``; it
-implements the hooks below with ``@remotejobs.hookimpl``.
+implements the hooks below with ``@remotejobs.hookimpl``. The one registration path to
+copy (``remotejobs_slurm/plugin.py`` is a complete example)::
+
+    # pyproject.toml: [project.entry-points."remotejobs.plugins"] pbspro = "remotejobs_pbspro.plugin"
+    import remotejobs
+    from remotejobs.registry import BackendRegistry
+
+    @remotejobs.hookimpl
+    def remotejobs_register_backends(registry: BackendRegistry) -> None:
+        registry.add("pbspro", "remotejobs_pbspro.resource:PbsProResource", summary="PBS Pro over SSH")
 """
 
 from __future__ import annotations
@@ -23,10 +32,17 @@ hookimpl = pluggy.HookimplMarker("remotejobs")
 def remotejobs_register_backends(registry: BackendRegistry) -> None:
     """Register this plugin's backends with ``registry.add(name, "pkg.module:Class", ...)``.
 
-    Called once per plugin, when the registry is first used (not at ``import remotejobs``);
-    not firstresult. Give the class as a ``"module:Class"`` string so that heavy imports
-    (paramiko, requests) happen only when the backend is opened. Registering a name
-    another plugin registered raises :class:`~remotejobs.errors.BackendConflictError`.
+    Called through the plugin manager (``pm.hook.remotejobs_register_backends``) once per
+    process, when the registry is first used (not at ``import remotejobs``); every plugin's
+    implementation runs (not firstresult), in pluggy's order. Give the class as a
+    ``"module:Class"`` string so that heavy imports (paramiko, requests) happen only when
+    the backend is opened.
+
+    A name another plugin registered too becomes unusable: ``add`` returns normally,
+    both plugins' other backends keep working, and opening that name raises
+    :class:`~remotejobs.errors.BackendConflictError` naming both distributions. An
+    exception raised here marks this plugin as failed (reported when one of its backends
+    is asked for); the other plugins are unaffected.
     """
 
 

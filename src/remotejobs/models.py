@@ -9,9 +9,11 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from remotejobs.errors import JobSpecValidationError
 
 __all__ = ["Capability", "Dependency", "DependencyGroup", "JobInfo", "JobSpec", "JobState", "merge_info"]
 
@@ -80,7 +82,43 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Dependency(_Frozen):
+class _Checked(_Frozen):
+    """A model users construct: a validation failure raises :class:`JobSpecValidationError`
+    (a RemoteJobsError and a ValueError) carrying pydantic's details."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _translate(type(self).__name__, exc) from exc
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _translate(cls.__name__, exc) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise _translate(cls.__name__, exc) from exc
+
+
+def _translate(model: str, exc: ValidationError) -> JobSpecValidationError:
+    errors = exc.errors(include_url=False)
+    inner = errors[0].get("ctx", {}).get("error") if len(errors) == 1 and not errors[0]["loc"] else None
+    if isinstance(inner, JobSpecValidationError):  # model_validate ran __init__, which raised it
+        return inner
+    details: list[dict[str, object]] = [
+        {k: v for k, v in e.items() if k in ("type", "loc", "msg", "ctx")} for e in errors
+    ]
+    return JobSpecValidationError(model, details)
+
+
+class Dependency(_Checked):
     """Start condition on other jobs of the same resource.
 
     ``condition`` is one of ``afterok`` (all ended successfully), ``afterany`` (all ended),
@@ -91,7 +129,7 @@ class Dependency(_Frozen):
     job_ids: tuple[str, ...] = Field(min_length=1)
 
 
-class DependencyGroup(_Frozen):
+class DependencyGroup(_Checked):
     """Several :class:`Dependency` clauses joined by one operator: ``all`` (every clause
     holds; Slurm ``,``, LSF ``&&``, Torque ``,``) or ``any`` (at least one holds; Slurm
     ``?``, LSF ``||``; needs :attr:`Capability.DEPENDENCY_ANY`)."""
@@ -105,8 +143,9 @@ class DependencyGroup(_Frozen):
         return dependency if isinstance(dependency, DependencyGroup) else cls(clauses=(dependency,))
 
 
-class JobSpec(_Frozen):
-    """What to run. Validation errors name the field and the rule broken.
+class JobSpec(_Checked):
+    """What to run. Validation errors (:class:`~remotejobs.errors.JobSpecValidationError`,
+    also a ValueError) name the field and the rule broken.
 
     ``arguments`` reach the program verbatim (no shell interprets them). ``directory`` is
     the remote working directory (default: a fresh job directory made by the backend); a

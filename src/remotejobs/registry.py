@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from remotejobs.errors import BackendConflictError, BackendLoadError, BackendNotFoundError
+from remotejobs.errors import BackendConflictError, BackendLoadError, BackendNotFoundError, PluginError
 
 if TYPE_CHECKING:
     from remotejobs.resource import ComputeResource
@@ -52,35 +53,61 @@ class BackendRegistry:
         self._backends: dict[str, BackendInfo] = {}
         self.failures: dict[str, PluginFailure] = {}
         self.conflicts: dict[str, BackendConflictError] = {}
-        self._plugin = "<direct>"
-        self._distribution = "<unknown>"
         #: Dataset source kinds (``[datasets.<name>] source = KIND``) -> class or "module:Class".
         self.dataset_sources: dict[str, object] = {}
+        self._plugins: dict[str, str] = {}  # plugin name -> distribution
+        self._modules: dict[str, str] = {}  # plugin module name -> plugin name
 
-    def _registering(self, plugin: str, distribution: str) -> None:
-        self._plugin, self._distribution = plugin, distribution
+    def _plugin_added(self, plugin: str, distribution: str, module: str | None) -> None:
+        self._plugins[plugin] = distribution
+        if module:
+            self._modules[module] = plugin
+
+    def _distribution_of(self, plugin: str) -> str:
+        return self._plugins.get(plugin, "<unknown>")
+
+    def _clear_backends(self) -> None:
+        self._backends.clear()
+        self.conflicts.clear()
+        self.dataset_sources.clear()
+
+    def _caller_plugin(self) -> str:
+        """The plugin whose code called :meth:`add`: the caller's module, or its top-level
+        package, is a registered plugin module's."""
+        frame = sys._getframe(2)  # the caller of add()
+        module = str(frame.f_globals.get("__name__", ""))
+        if module in self._modules:
+            return self._modules[module]
+        top = module.partition(".")[0]
+        owners = {p for m, p in self._modules.items() if m.partition(".")[0] == top}
+        return owners.pop() if len(owners) == 1 else "<direct>"
 
     def add(self, name: str, target: Target, *, summary: str = "") -> None:
-        """Register backend ``name``.
+        """Register backend ``name`` (call this from the ``remotejobs_register_backends`` hook).
 
-        :raises ValueError: ``name`` is not lowercase kebab-case.
+        :raises PluginError: ``name`` is not lowercase kebab-case, or this plugin already
+            registered it (the plugin is then reported as failed).
 
         When another plugin already registered ``name`` the name becomes unusable: opening
         it raises :class:`BackendConflictError` naming both distributions (never a silent
-        pick of one of them); the other backends keep working.
+        pick of one of them); the other backends of both plugins keep working.
         """
+        plugin = self._caller_plugin()
         if not _NAME.match(name):
-            raise ValueError(f"Backend name {name!r} must be lowercase kebab-case (e.g. 'ssh-lsf')")
+            raise PluginError(f"Backend name {name!r} must be lowercase kebab-case (e.g. 'ssh-lsf')")
+        distribution = self._distribution_of(plugin)
         if name in self._backends:
             other = self._backends[name]
+            if other.plugin == plugin and plugin != "<direct>":
+                raise PluginError(f"Plugin {plugin!r} registers backend {name!r} twice")
             self.conflicts[name] = BackendConflictError(
                 f"Backend {name!r} is registered by plugin {other.plugin!r} "
-                f"(distribution {other.distribution!r}) and by plugin {self._plugin!r} "
-                f"(distribution {self._distribution!r})",
+                f"(distribution {other.distribution!r}) and by plugin {plugin!r} "
+                f"(distribution {distribution!r})",
                 hint="Uninstall one of the two distributions",
             )
             return
-        self._backends[name] = BackendInfo(name, target, summary, self._plugin, self._distribution)
+        self._backends[name] = BackendInfo(name, target, summary, plugin, distribution)
 
     def __contains__(self, name: object) -> bool:
         """True when ``name`` was registered (even if it is in conflict)."""
@@ -139,10 +166,11 @@ class BackendRegistry:
         hook); ``target`` is a :class:`~remotejobs.datasets.DatasetSource` subclass or a
         ``"module:Class"`` string, imported on first use.
 
-        :raises ValueError: ``kind`` is not lowercase kebab-case, or already registered.
+        :raises PluginError: ``kind`` is not lowercase kebab-case, or already registered
+            (the plugin is then reported as failed).
         """
         if not _NAME.match(kind):
-            raise ValueError(f"Dataset source kind {kind!r} must be lowercase kebab-case")
+            raise PluginError(f"Dataset source kind {kind!r} must be lowercase kebab-case")
         if kind in self.dataset_sources:
-            raise ValueError(f"Dataset source kind {kind!r} is already registered")
+            raise PluginError(f"Dataset source kind {kind!r} is already registered")
         self.dataset_sources[kind] = target

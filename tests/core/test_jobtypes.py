@@ -230,17 +230,17 @@ def test_directory_source_reads_globs_and_sidecars(tmp_path: Path, monkeypatch: 
 
 
 def test_a_source_plugin_registers_through_the_hook() -> None:
-    from remotejobs._plugins import build_registry, register_plugin
+    from remotejobs._plugins import add_plugin, make_plugin_manager, register_backends
+    from remotejobs.registry import BackendRegistry
 
     class Catalogue:
         @remotejobs.hookimpl
         def remotejobs_register_dataset_sources(self, registry):  # type: ignore[no-untyped-def]
             registry.add_dataset_source("icat", "remotejobs.datasets.directory:DirectorySource")
 
-    registry = build_registry()
-    from remotejobs._plugins import _manager
-
-    register_plugin(registry, _manager(), Catalogue(), "catalogue", "acme-icat")
+    registry, pm = BackendRegistry(), make_plugin_manager()
+    assert add_plugin(registry, pm, Catalogue(), "catalogue", "acme-icat")
+    register_backends(registry, pm)
     assert {"directory", "icat"} <= set(registry.dataset_sources)
 
 

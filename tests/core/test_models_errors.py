@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,7 +10,9 @@ from pydantic import ValidationError
 
 from remotejobs import JobInfo, JobSpec, JobState
 from remotejobs.errors import (
+    InvalidJobSpecError,
     JobNotFoundError,
+    JobSpecValidationError,
     RemoteJobsError,
     SchedulerError,
     TransportError,
@@ -31,10 +34,28 @@ from remotejobs.models import merge_info
     ],
 )
 def test_invalid_jobspec_names_field_and_rule(fields: dict[str, object], field: str, rule: str) -> None:
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(JobSpecValidationError) as err:
         JobSpec(**fields)  # type: ignore[arg-type]
     text = str(err.value)
     assert field in text and rule in text
+    assert isinstance(err.value, RemoteJobsError) and isinstance(err.value, ValueError)
+    assert isinstance(err.value, InvalidJobSpecError) and not err.value.transient
+    assert err.value.errors[0]["loc"] == (field,) and err.value.errors[0]["type"]
+    assert isinstance(err.value.__cause__, ValidationError)  # pydantic's own error, chained
+
+
+def test_jobspec_errors_from_every_constructor_and_without_values() -> None:
+    secret = "hunter2-do-not-show"
+    for make in (
+        lambda: JobSpec(executable="x", environment={"1BAD": secret}),
+        lambda: JobSpec.model_validate({"executable": "x", "environment": {"1BAD": secret}}),
+        lambda: JobSpec.model_validate_json(json.dumps({"executable": "x", "environment": {"1BAD": secret}})),
+    ):
+        with pytest.raises(JobSpecValidationError, match="environment") as err:
+            make()
+        assert secret not in str(err.value) and secret not in repr(err.value.errors)
+    with pytest.raises(JobSpecValidationError, match=r"depends_on.*Dependency.*job_ids"):
+        JobSpec(executable="x", depends_on={"job_ids": []})  # type: ignore[arg-type]
 
 
 def test_jobspec_is_frozen_and_accepts_lists() -> None:

@@ -11,7 +11,8 @@ def test_exported_names() -> None:
         "AuthenticationError", "BackendSettings", "Capability", "ComputeResource", "ConfigurationError",
         "Dependency", "DependencyGroup", "Job", "JobInfo", "JobNotFoundError", "JobSpec", "JobState",
         "NotLoggedInError", "RemoteJobsError", "SchedulerError", "SessionExpiredError", "SubmissionError",
-        "TransferError", "TransportError", "Workflow", "__version__", "available_backends", "hookimpl",
+        "TransferError", "TransportError", "Workflow", "__version__", "available_backends", "get_registry",
+        "hookimpl",
         "open_resource", "plugin_failures", "submit", "Dataset", "JobType", "dataset_sources", "job_types",
     }
     for name in remotejobs.__all__:

@@ -8,8 +8,9 @@ Two ways to run one quoted command line (``shlex.join(argv)``):
   (so stdin is delivered byte for byte and can never be read as shell input; a
   here-document was measured 10x slower in dash). Then the shell prints
   a fresh random end marker on stderr and ``marker status`` on stdout; the reader splits
-  the two streams at those markers. No channel is opened per command (~0.2 ms/command).
-* :func:`exec_once` -- the fallback: one ``exec`` channel per command (~5 ms/command).
+  the two streams at those markers. No channel is opened per command.
+* :func:`exec_once` -- the fallback: one ``exec`` channel per command (slower; the costs
+  of both are measured in docs/ssh.md, "Cost per command").
 
 Contract of both: return ``(exit_status, stdout_bytes, stderr_bytes)``; raise
 :class:`OperationTimeoutError` when the deadline passes (a ShellChannel is then
