@@ -50,7 +50,7 @@ BatchSettingsT_co = TypeVar("BatchSettingsT_co", bound=BatchSettings, default=Ba
 DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=SchedulerDialect[Any], covariant=True)
 
 # The script travels as an argument, not on stdin: commands without stdin take the SSH
-# transport's fast path (costs: docs/ssh.md, "Cost per command").
+# transport's fast path (cost measured in docs/benchmarks.md, "one remote command").
 _PREPARE = 'mkdir -p -- "$1" "$2" && printf "%s" "$4" > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
 # After a cancel: a job that never started has neither its index link nor a marker.
 _RECORD_CANCEL = 'cd "$1" 2>/dev/null || exit 0; [ -e "$2" ] || [ -e "$2.exit" ] || printf "%s\\n" "$3" > "$2.exit"'

@@ -9,8 +9,8 @@ Two ways to run one quoted command line (``shlex.join(argv)``):
   here-document was measured 10x slower in dash). Then the shell prints
   a fresh random end marker on stderr and ``marker status`` on stdout; the reader splits
   the two streams at those markers. No channel is opened per command.
-* :func:`exec_once` -- the fallback: one ``exec`` channel per command (slower; the costs
-  of both are measured in docs/ssh.md, "Cost per command").
+* :func:`exec_once` -- the fallback: one ``exec`` channel per command (slower; the cost
+  of the default is measured in docs/benchmarks.md, the reasons are in docs/ssh.md).
 
 Contract of both: return ``(exit_status, stdout_bytes, stderr_bytes)``; raise
 :class:`OperationTimeoutError` when the deadline passes (a ShellChannel is then

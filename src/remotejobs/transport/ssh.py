@@ -8,7 +8,7 @@ Design (details in docs/ssh.md):
 * One connection per (host, port, user) per process, shared by every transport object
   and thread (``_ssh_pool``), TCP_NODELAY set, reopened transparently after a drop.
 * Commands run as ``shlex.join(argv)`` lines in a long-lived remote ``/bin/sh``
-  (``_ssh_shell.ShellChannel``, no channel per command; cost: docs/ssh.md "Cost per command");
+  (``_ssh_shell.ShellChannel``, no channel per command; cost: docs/benchmarks.md);
   up to four shells serve concurrent threads; exec channels are the fallback.
 * After a dropped connection an idempotent operation is repeated once on a fresh
   connection; ``run(..., idempotent=False)`` is not repeated when the command may have
