@@ -1,8 +1,9 @@
 """Private: entry-point discovery with pluggy.
 
 Every entry point of the group ``remotejobs.plugins`` names a plugin module; each is
-registered with one :class:`pluggy.PluginManager`, and the registration hook is then called
-once, through ``pm.hook.remotejobs_register_backends`` (so pluggy's ordering, ``tryfirst``/
+registered with one :class:`pluggy.PluginManager`, and the registration hooks are then called
+once each, through ``pm.hook.remotejobs_register_backends`` and
+``pm.hook.remotejobs_register_dataset_sources`` (so pluggy's ordering, ``tryfirst``/
 ``trylast``, wrappers and tracing all apply). A plugin that fails to import, to register or
 in its hook is recorded in ``registry.failures`` and reported only when one of its backends
 is asked for; the other plugins keep working (after a hook failure the call is repeated

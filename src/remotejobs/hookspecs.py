@@ -52,6 +52,7 @@ def remotejobs_register_dataset_sources(registry: BackendRegistry) -> None:
     "pkg.module:Class")``, where the class subclasses
     :class:`remotejobs.datasets.DatasetSource` (e.g. a data catalogue such as ICAT).
 
-    Called once per plugin, like :func:`remotejobs_register_backends`; a plugin may
-    implement either hook or both. The built-in kind is ``directory``.
+    Called through the plugin manager right after :func:`remotejobs_register_backends`,
+    with the same failure isolation; a plugin may implement either hook or both. The
+    built-in kind is ``directory``.
     """

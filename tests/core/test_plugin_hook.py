@@ -49,7 +49,8 @@ def test_hook_goes_through_the_plugin_manager_in_pluggy_order() -> None:
     for module in (late, early, plain):
         module.order = order
     registry, calls = _registry(("late", late), ("early", early), ("plain", plain))
-    assert calls == ["remotejobs_register_backends"]  # one call, seen by pluggy's monitoring
+    # one call of each hook, seen by pluggy's monitoring
+    assert calls == ["remotejobs_register_backends", "remotejobs_register_dataset_sources"]
     assert order == ["early", "plain", "late"]
     assert registry.names() == ["early", "late", "plain"]
     info = registry.info("early")

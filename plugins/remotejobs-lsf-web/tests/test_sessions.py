@@ -60,7 +60,8 @@ def env(own_pac: PacEmulator, tls: TlsFiles, tmp_path: Path) -> dict[str, str]:
         token_cache = "{tmp_path / 'state' / 'tokens.json'}"
         retries = 1
         """))
-    return {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_RESOURCE": "pac"}
+    # no session agent: the saved session under test is the token cache, not an agent's
+    return {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_RESOURCE": "pac", "REMOTEJOBS_AGENT": "0"}
 
 
 def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
