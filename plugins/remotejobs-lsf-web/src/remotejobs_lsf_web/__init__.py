@@ -1,8 +1,8 @@
 """remotejobs backend for the IBM Platform LSF Application Center (PAC) web service.
 
 ``lsf-web``: :class:`LsfWebResource` with :class:`LsfWebSettings`; ``scarf``: the SCARF
-preset (:class:`ScarfResource`, :class:`ScarfSettings`). :mod:`remotejobs_lsf_web.mantid`
-offers Mantid's SCARFTomoReconstruction actions on top.
+preset (:class:`ScarfResource`, :class:`ScarfSettings`). Mantid's SCARFTomoReconstruction
+actions on top are the distribution ``remotejobs-mantid``.
 
 The names are imported lazily: the entry point loads ``remotejobs_lsf_web.plugin`` in
 every process that uses remotejobs, and that must not import ``requests``.

@@ -24,7 +24,7 @@ from remotejobs_lsf_web._wire import (
 )
 
 if TYPE_CHECKING:
-    from remotejobs_lsf_web.resource import LsfWebResource
+    from remotejobs_lsf_web._session import PacSession
 
 __all__ = ["document_error", "download", "download_body", "upload"]
 
@@ -35,7 +35,7 @@ UPLOAD_SUCCESS = "successfully"
 _NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job")
 
 
-def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
+def upload(session: PacSession, local_path: Path, remote_dir: str) -> str:
     """Send ``local_path`` into ``remote_dir`` through ``upfile/0`` (no job: ``remote_dir``
     is taken by the server as a path of the user's, absolute or relative to the home
     directory). Returns ``remote_dir/<name>``.
@@ -55,7 +55,7 @@ def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
         data = local_path.read_bytes()
     except OSError as exc:
         raise TransferError(f"Cannot read {str(local_path)!r}: {exc.strerror}", path=str(local_path)) from exc
-    answer = resource._call(
+    answer = session.call(
         "upload", "POST", "upfile/0", idempotent=True,
         content_type=f"multipart/mixed; boundary={UPLOAD_BOUNDARY}", body=upload_body(remote_dir, name, data),
     )
@@ -70,9 +70,9 @@ def upload(resource: LsfWebResource, local_path: Path, remote_dir: str) -> str:
     return posixpath.join(remote_dir, name)
 
 
-def list_files(resource: LsfWebResource, job_id: str) -> list[JobFile]:
+def list_files(session: PacSession, job_id: str) -> list[JobFile]:
     """The FILE entries of a job's directory. :raises JobNotFoundError, TransferError:"""
-    answer = resource._call("list job files", "GET", job_url("jobfiles", job_id), idempotent=True,
+    answer = session.call("list job files", "GET", job_url("jobfiles", job_id), idempotent=True,
                             content_type="application/xml")
     message = error_message(answer.text)
     entries = parse_jobfiles(answer.text) if message is None else None
@@ -84,14 +84,14 @@ def list_files(resource: LsfWebResource, job_id: str) -> list[JobFile]:
     return [e for e in entries if e.kind == "FILE"]
 
 
-def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
+def download(session: PacSession, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
     """Copy all FILE entries of the job's directory (or only the one called ``name``) into
     ``local_dir``; a 0-byte entry is created locally without a request (as the stock client
     does, since PAC answers an empty body for failures too). Returns the local paths.
 
     :raises TransferError: ``name`` is not among the job's files, no permission, empty answer.
     """
-    files = list_files(resource, job_id)
+    files = list_files(session, job_id)
     if name is not None:
         files = [f for f in files if f.name == name or f.path.endswith("/" + name.lstrip("/"))]
         if not files:
@@ -106,9 +106,9 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
         if entry.size == 0:
             written.append(_write(local_dir / target_name, b""))
             continue
-        answer = resource._call(
+        answer = session.call(
             "download", "GET", job_url("file", job_id), idempotent=True, content_type="text/plain",
-            body=download_body(entry, resource.settings.download_body).encode("utf-8"), raw=True,
+            body=download_body(entry, session.settings.download_body).encode("utf-8"), raw=True,
         )
         if answer.status == DOWNLOAD_FORBIDDEN:
             raise TransferError(
@@ -127,7 +127,7 @@ def download(resource: LsfWebResource, job_id: str, local_dir: Path, name: str |
                 f"{message or 'empty answer (no permission, or the file is not available)'}",
                 path=entry.path,
             )
-        parts = _unwrap(answer.content, answer.content_type, target_name, resource.settings.download_format)
+        parts = _unwrap(answer.content, answer.content_type, target_name, session.settings.download_format)
         written += [_write(local_dir / part_name, data) for part_name, data in parts]
     return written
 

@@ -16,20 +16,15 @@ import logging
 import posixpath
 import re
 import shlex
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
-
-from pydantic import SecretStr
 
 import remotejobs
 from remotejobs.errors import (
     AuthenticationError,
     InvalidJobSpecError,
-    NotLoggedInError,
     SchedulerError,
-    SessionExpiredError,
     SubmissionError,
     TransportError,
 )
@@ -37,7 +32,7 @@ from remotejobs.models import Capability, JobInfo, JobSpec
 from remotejobs.resource import ComputeResource
 from remotejobs_lsf_web import _files
 from remotejobs_lsf_web._auth import CredentialCallback, log_in, password_from
-from remotejobs_lsf_web._errors import DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND
+from remotejobs_lsf_web._session import PacSession
 from remotejobs_lsf_web._states import to_info
 from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
 from remotejobs_lsf_web._wire import (
@@ -45,7 +40,6 @@ from remotejobs_lsf_web._wire import (
     SUBMIT_BOUNDARY,
     PacJob,
     action_message,
-    cookie_header,
     error_message,
     job_url,
     note_message,
@@ -94,9 +88,9 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
             user_agent=f"remotejobs-lsf-web/{remotejobs.__version__}",
         )
         self._cache = TokenCache(settings.token_cache) if settings.token_cache else None
-        self._expired = re.compile(settings.expired_pattern)
-        self._auth_lock = threading.Lock()
-        self._pac: CachedToken | None = None
+        #: The token and the authenticated requests (also used by file transfer).
+        self.pac = PacSession(self._http, settings, name=name, renew=self._relogin)
+        self._auth_lock = self.pac.lock
         self._cancelled: set[str] = set()
         self._counter = itertools.count(1)  # job name suffixes; next() is atomic
 
@@ -154,7 +148,7 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
             cookie=self._cookie(pac), content_type="text/plain",
         )
         message = error_message(answer.text)
-        if message is not None and not self._expired.search(message):
+        if message is not None and not self.pac.expired(message):
             raise SchedulerError(f"Logout failed: {message}", command=["GET", "logout/"])
 
     def _close(self) -> None:
@@ -286,71 +280,46 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
 
     # -- files --------------------------------------------------------------------------
     def _upload(self, local_path: Path, remote_dir: str) -> str:
-        return _files.upload(self, local_path, remote_dir)
+        return _files.upload(self.pac, local_path, remote_dir)
 
     def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
-        return _files.download(self, job_id, local_dir, name)
+        return _files.download(self.pac, job_id, local_dir, name)
 
     # -- requests with the session token -------------------------------------------------
+    @property
+    def _pac(self) -> CachedToken | None:
+        """The current token (held by :attr:`pac`)."""
+        return self.pac.token
+
+    @_pac.setter
+    def _pac(self, token: CachedToken | None) -> None:
+        self.pac.token = token
+
     def _call(
         self, op: str, method: str, path: str, *, idempotent: bool, content_type: str | None = None,
-        body: bytes | None = None, params: dict[str, str] | None = None, raw: bool = False,
+        body: bytes | None = None, params: dict[str, str] | None = None,
     ) -> Answer:
-        """Send an authenticated request to ``webservice/pacclient/<path>``.
-
-        Expired sessions: see the module docstring. ``raw``: the answer is file content and
-        counts as an error only when it is an XML document whose root holds ``<errMsg>``; an
-        HTTP 404 is returned as is, an HTTP 403 too unless a new login made it go away, since PAC
-        answers 403 both for an ended session and for a file the user may not read
-        (:data:`DOWNLOAD_FORBIDDEN`).
-        """
-        for attempt in (1, 2):
-            pac = self._pac
-            if pac is None:
-                raise NotLoggedInError("This session has no token")
-            answer = self._http.request(
-                op, method, pac.url + "webservice/pacclient/" + path, idempotent=idempotent,
-                cookie=self._cookie(pac), content_type=content_type, body=body, params=params,
-                accept=(DOWNLOAD_FORBIDDEN, DOWNLOAD_NOT_FOUND) if raw else (),
-            )
-            if answer.status == DOWNLOAD_FORBIDDEN:
-                if attempt == 1 and idempotent and self._relogin(pac):
-                    log.info("%s: HTTP 403 on %s; logged in again, repeating it once", self.name, op)
-                    continue
-                return answer
-            message = _files.document_error(answer.content) if raw else error_message(answer.text)
-            if message is None or not self._expired.search(message):
-                return answer
-            renewed = attempt == 1 and self._relogin(pac)
-            if renewed and idempotent:
-                log.info("%s: session of %s expired; logged in again, repeating %s", self.name, self._user, op)
-                continue
-            raise SessionExpiredError(
-                f"{op}: the web service no longer accepts the session ({message})"
-                + ("; logged in again, the request was refused and not executed" if renewed else ""),
-                transient=renewed,
-                hint="Repeat the request" if renewed else "Log in again",
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        """An authenticated request through :attr:`pac` (see :meth:`PacSession.call`)."""
+        return self.pac.call(op, method, path, idempotent=idempotent, content_type=content_type, body=body,
+                             params=params)
 
     def _relogin(self, stale: CachedToken) -> bool:
         user = self._user
         if not user:
             return False
         with self._auth_lock:
-            if self._pac is not stale:  # another thread renewed it already
+            if self.pac.token is not stale:  # another thread renewed it already
                 return True
             password = password_from(self.settings, self._credentials, user)
             if password is None:
                 return False
-            self._pac = log_in(self._http, self.settings, user, password)
+            self.pac.token = log_in(self._http, self.settings, user, password)
         if self._cache:
-            self._cache.put(self._cache_key(user), self._pac)
+            self._cache.put(self._cache_key(user), self.pac.token)
         return True
 
     def _cookie(self, pac: CachedToken) -> str:
-        jtoken = pac.jtoken.get_secret_value() if isinstance(pac.jtoken, SecretStr) else None
-        return cookie_header(pac.token.get_secret_value(), jtoken)
+        return self.pac.cookie(pac)
 
     def _cache_key(self, user: str) -> str:
         return f"{self.settings.login_endpoint} {user}"

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from pac_emulator import PacEmulator, TlsFiles
-from remotejobs_lsf_web import mantid
-from remotejobs_lsf_web.mantid import ActionFailed, SCARFTomoReconstruction
 from remotejobs_lsf_web.settings import ScarfSettings
+from remotejobs_mantid import ActionFailed, MantidSettings, SCARFTomoReconstruction, actions
 
 from remotejobs.errors import AuthenticationError
 
@@ -25,13 +24,13 @@ pathlib.Path("recon_out.txt").write_text("reconstructed\\n")
 
 
 @pytest.fixture
-def scarf(pac: PacEmulator, tls: TlsFiles) -> Iterator[mantid.ScarfActions]:
+def scarf(pac: PacEmulator, tls: TlsFiles) -> Iterator[actions.ScarfActions]:
     """The process-wide actions pointed at the emulator (SCARF preset, token script login)."""
-    state = mantid.configure(ScarfSettings(token_url=pac.token_url.replace("/cgi-bin", "//cgi-bin"),
+    state = actions.configure(ScarfSettings(token_url=pac.token_url.replace("/cgi-bin", "//cgi-bin"),
                                            login_marker=pac.origin, ping_url=pac.base_url,
                                            ca_bundle=str(tls.ca_cert)))
     yield state
-    mantid.configure(ScarfSettings())
+    actions.configure(ScarfSettings())
 
 
 def _wait_status(user: str, job_id: str, words: set[str], timeout: float = 90) -> str:
@@ -61,7 +60,7 @@ def test_seed_usage_example_behaves_as_documented() -> None:
     )
 
 
-def test_value_errors_are_informative(scarf: mantid.ScarfActions, pac: PacEmulator) -> None:
+def test_value_errors_are_informative(scarf: actions.ScarfActions, pac: PacEmulator) -> None:
     before = len(pac.server.requests)
     with pytest.raises(ValueError, match=r"allowed values are LogIn, .*Did you mean 'LogIn'"):
         SCARFTomoReconstruction(UserName="foouser", Action="Login")
@@ -76,7 +75,7 @@ def test_value_errors_are_informative(scarf: mantid.ScarfActions, pac: PacEmulat
     assert len(pac.server.requests) == before  # all refused before any network traffic
 
 
-def test_wrong_password_is_a_runtime_error(scarf: mantid.ScarfActions, users: list[tuple[str, str]]) -> None:
+def test_wrong_password_is_a_runtime_error(scarf: actions.ScarfActions, users: list[tuple[str, str]]) -> None:
     with pytest.raises(ActionFailed) as err:
         SCARFTomoReconstruction(UserName=users[0][0], Action="LogIn", Password="wrong")
     assert isinstance(err.value, RuntimeError) and isinstance(err.value.error, AuthenticationError)
@@ -84,7 +83,7 @@ def test_wrong_password_is_a_runtime_error(scarf: mantid.ScarfActions, users: li
         SCARFTomoReconstruction(UserName=users[0][0], Action="JobStatus")
 
 
-def test_scenario_end_to_end(scarf: mantid.ScarfActions, pac: PacEmulator, users: list[tuple[str, str]],
+def test_scenario_end_to_end(scarf: actions.ScarfActions, pac: PacEmulator, users: list[tuple[str, str]],
                              cluster_users: list[dict[str, Any]], tmp_path: Path) -> None:
     (alice, alice_pw), (bob, bob_pw) = users
     assert SCARFTomoReconstruction(UserName=alice, Action="Ping") == {}
@@ -143,3 +142,31 @@ def test_scenario_end_to_end(scarf: mantid.ScarfActions, pac: PacEmulator, users
     login_requests = [r for r in pac.server.requests
                       if r[1] == "/cgi-bin/token.py" and r[2].get("user-agent", "").startswith("remotejobs-lsf-web")]
     assert login_requests and all(r[0] == "POST" for r in login_requests)
+
+
+def test_defaults_come_from_settings(pac: PacEmulator, tls: TlsFiles, users: list[tuple[str, str]],
+                                     cluster_users: list[dict[str, Any]], tmp_path: Path) -> None:
+    """An own instance with other defaults: the submitted job uses them, the process-wide
+    actions are untouched."""
+    script = tmp_path / "custom.py"
+    script.write_text(RECON)
+    service = ScarfSettings(token_url=pac.token_url, login_marker=pac.origin, ping_url=pac.base_url,
+                            ca_bundle=str(tls.ca_cert))
+    remote_dir = f"{cluster_users[0]['home']}/custom-defaults"
+    state = actions.ScarfActions(MantidSettings(service=service, compute_resource="TEST@HOME",
+                                                destination_directory=remote_dir, job_name_prefix="Custom_",
+                                                runnable_path=f"{remote_dir}/custom.py", job_options="--from-settings"))
+    user, password = users[0]
+    state(UserName=user, Action="LogIn", Password=password)
+    try:
+        assert state(Action="Upload", FileToUpload=str(script))["RemoteFile"] == f"{remote_dir}/custom.py"
+        job_id = state(Action="SubmitJob")["JobID"]
+        record = pac.service.record(job_id)
+        assert record is not None and record.name == "Custom_1"
+        assert f"{remote_dir}/custom.py --from-settings" in record.cmd
+        with pytest.raises(ValueError, match="TEST@HOME"):
+            state(UserName="nobody", Action="LogIn")
+    finally:
+        state(UserName=user, Action="LogOut")
+    assert actions.ScarfActions().config == MantidSettings()  # SCARF's defaults otherwise
+    assert MantidSettings().runnable_path == "/work/imat/webservice_test/tomopy/imat_recon_FBP.py"

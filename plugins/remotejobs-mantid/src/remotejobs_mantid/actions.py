@@ -2,7 +2,7 @@
 
 Facility software moving off Mantid's algorithm calls::
 
-    from remotejobs_lsf_web.mantid import SCARFTomoReconstruction
+    from remotejobs_mantid import SCARFTomoReconstruction
     SCARFTomoReconstruction(UserName="me", Action="LogIn", Password=pw)
     out = SCARFTomoReconstruction(Action="JobStatus")      # UserName remembered
     out["RemoteJobsID"], out["RemoteJobsStatus"], ...
@@ -10,8 +10,13 @@ Facility software moving off Mantid's algorithm calls::
 Same actions, inputs and outputs as the algorithm (Mantid's ``SCARFTomoReconstruction``,
 mantidproject/mantid; seed ``SCARFTomoReconstruction v1``). Behaviour:
 
-* sessions are kept per user name in a process-wide table, so several users work at once;
-  the last user name given is remembered and used when ``UserName`` is omitted;
+* sessions are kept per user name in the state of a :class:`ScarfActions` (the module's
+  functions use one process-wide instance, as Mantid's algorithm keeps its state), so
+  several users work at once; the last user name given is remembered and used when
+  ``UserName`` is omitted;
+* the defaults of ``RunnablePath``, ``JobOptions`` and ``DestinationDirectory``, the job
+  name prefix, the compute resource's name and the web service come from
+  :class:`~remotejobs_mantid.settings.MantidSettings`;
 * :class:`ValueError` (raised before any network traffic) for an invalid action name or
   property, a missing ``UserName``, ``LogIn`` without ``Password``, an action by a user who
   has not logged in, or a non-integer job id;
@@ -32,30 +37,37 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from remotejobs.errors import RemoteJobsError
-from remotejobs.models import JobSpec
 from remotejobs_lsf_web.resource import LsfWebResource, ScarfResource
 from remotejobs_lsf_web.settings import LsfWebSettings, ScarfSettings
 
-__all__ = ["ACTIONS", "ActionFailed", "SCARFTomoReconstruction", "ScarfActions", "configure"]
+from remotejobs.errors import RemoteJobsError
+from remotejobs.models import JobSpec
+from remotejobs_mantid.settings import MantidSettings
 
-COMPUTE_RESOURCE = "SCARF@STFC"
+__all__ = ["ACTIONS", "ActionFailed", "SCARFTomoReconstruction", "ScarfActions", "configure", "defaults"]
+
 ACTIONS = ("LogIn", "LogOut", "Ping", "Upload", "SubmitJob", "JobStatus", "JobStatusByID", "Download", "CancelJob")
-DEFAULTS: dict[str, Any] = {
-    "UserName": "",
-    "Action": "LogIn",
-    "Password": "",
-    "RunnablePath": "/work/imat/webservice_test/tomopy/imat_recon_FBP.py",
-    "JobOptions": "/work/imat/webservice_test/remote_output/test_",
-    "JobName": "",
-    "FileToUpload": "",
-    "DestinationDirectory": "/work/imat",
-    "JobID": 0,
-    "RemoteJobFilename": "",
-    "LocalDirectory": "",
-    "DownloadJobID": 0,
-    "CancelJobID": 0,
-}
+
+
+def defaults(settings: MantidSettings) -> dict[str, Any]:
+    """The algorithm's properties and their defaults under ``settings``."""
+    return {
+        "UserName": "",
+        "Action": "LogIn",
+        "Password": "",
+        "RunnablePath": settings.runnable_path,
+        "JobOptions": settings.job_options,
+        "JobName": "",
+        "FileToUpload": "",
+        "DestinationDirectory": settings.destination_directory,
+        "JobID": 0,
+        "RemoteJobFilename": "",
+        "LocalDirectory": "",
+        "DownloadJobID": 0,
+        "CancelJobID": 0,
+    }
+
+
 _INT_PROPS = ("JobID", "DownloadJobID", "CancelJobID")
 _UNKNOWN = "Unknown!"
 
@@ -69,10 +81,18 @@ class ActionFailed(RuntimeError):
 
 
 class ScarfActions:
-    """The process-wide state of the algorithm: settings and one session per user name."""
+    """The state of the algorithm: settings and one session per user name.
 
-    def __init__(self, settings: LsfWebSettings | None = None) -> None:
-        self.settings: LsfWebSettings = settings or ScarfSettings()
+    :param settings: :class:`MantidSettings`, or only the web service's settings (the
+        algorithm's defaults then stay SCARF's).
+    """
+
+    def __init__(self, settings: MantidSettings | LsfWebSettings | None = None) -> None:
+        if isinstance(settings, LsfWebSettings):
+            settings = MantidSettings(service=settings)
+        self.config: MantidSettings = settings or MantidSettings()
+        self.settings: LsfWebSettings = self.config.service
+        self._defaults = defaults(self.config)
         self._sessions: dict[str, LsfWebResource] = {}
         self._last_user = ""
         self._names = itertools.count(1)
@@ -80,7 +100,7 @@ class ScarfActions:
 
     def _open(self) -> LsfWebResource:
         cls = ScarfResource if isinstance(self.settings, ScarfSettings) else LsfWebResource
-        return cls(self.settings, name=COMPUTE_RESOURCE)
+        return cls(self.settings, name=self.config.compute_resource)
 
     def __call__(self, **props: Any) -> dict[str, Any]:
         values = self._validate(props)
@@ -89,15 +109,16 @@ class ScarfActions:
         try:
             return handler(user, values)
         except RemoteJobsError as exc:
-            raise ActionFailed(f"{action} failed for user {user!r} on {COMPUTE_RESOURCE}: {exc}", exc) from exc
+            where = self.config.compute_resource
+            raise ActionFailed(f"{action} failed for user {user!r} on {where}: {exc}", exc) from exc
 
     # -- validation (no network) ------------------------------------------------------------
     def _validate(self, props: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(props) - set(DEFAULTS))
+        unknown = sorted(set(props) - set(self._defaults))
         if unknown:
             raise ValueError(f"Unknown property {unknown[0]!r} for SCARFTomoReconstruction; "
-                             f"valid properties: {', '.join(DEFAULTS)}")
-        values = {**DEFAULTS, **{k: v for k, v in props.items() if v is not None}}
+                             f"valid properties: {', '.join(self._defaults)}")
+        values = {**self._defaults, **{k: v for k, v in props.items() if v is not None}}
         action = values["Action"]
         if action not in ACTIONS:
             close = difflib.get_close_matches(str(action), ACTIONS, n=1, cutoff=0.5)
@@ -118,7 +139,8 @@ class ScarfActions:
         values["UserName"] = user
         if action == "LogIn" and not values["Password"]:
             raise ValueError(
-                f"You have given an empty password but the current login mechanism on {COMPUTE_RESOURCE} "
+                "You have given an empty password but the current login mechanism on "
+                f"{self.config.compute_resource} "
                 "does not support this. For the time being you need to provide a password (Password=...)."
             )
         if action not in ("LogIn", "Ping") and not known:
@@ -152,9 +174,15 @@ class ScarfActions:
     def _do_Ping(self, user: str, values: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             resource = self._sessions.get(user)
-        if not (resource or self._open()).ping():
-            raise ActionFailed(f"Failed to ping the web service of {COMPUTE_RESOURCE}: it does not answer "
-                               "'Web Services are ready'")
+        probe = resource or self._open()
+        try:
+            ok = probe.ping()
+        finally:
+            if probe is not resource:
+                probe.close()  # a resource opened only for the ping releases its connections
+        if not ok:
+            raise ActionFailed(f"Failed to ping the web service of {self.config.compute_resource}: it does not "
+                               "answer 'Web Services are ready'")
         return {}
 
     def _do_Upload(self, user: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +196,7 @@ class ScarfActions:
             arguments = tuple(shlex.split(str(values["JobOptions"])))
         except ValueError as exc:
             raise ValueError(f"Property 'JobOptions' cannot be split into arguments: {exc}") from None
-        name = str(values["JobName"]) or f"Mantid_tomography_{next(self._names)}"
+        name = str(values["JobName"]) or f"{self.config.job_name_prefix}{next(self._names)}"
         spec = JobSpec(executable=str(values["RunnablePath"]), arguments=arguments, name=name)
         return {"JobID": self._session(user).submit(spec).id}
 
@@ -203,9 +231,10 @@ class ScarfActions:
 _default = ScarfActions()
 
 
-def configure(settings: LsfWebSettings) -> ScarfActions:
-    """Point the process-wide actions at another service (e.g. a test one); sessions of
-    the previous configuration are closed. Returns the new state."""
+def configure(settings: MantidSettings | LsfWebSettings) -> ScarfActions:
+    """Point the process-wide actions at other settings, or only at another service (e.g.
+    a test one); sessions of the previous configuration are logged out. Returns the new
+    state."""
     global _default  # the algorithm's state is process-wide by design
     old, _default = _default, ScarfActions(settings)
     for resource in list(old._sessions.values()):
