@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, timedelta
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -86,11 +86,13 @@ class _Checked(_Frozen):
     """A model users construct: a validation failure raises :class:`JobSpecValidationError`
     (a RemoteJobsError and a ValueError) carrying pydantic's details."""
 
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise _translate(type(self).__name__, exc) from exc
+    if not TYPE_CHECKING:  # type checkers keep pydantic's typed __init__ of each model
+
+        def __init__(self, **data: Any) -> None:
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise _translate(type(self).__name__, exc) from exc
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
@@ -35,7 +36,7 @@ from remotejobs.models import merge_info
 )
 def test_invalid_jobspec_names_field_and_rule(fields: dict[str, object], field: str, rule: str) -> None:
     with pytest.raises(JobSpecValidationError) as err:
-        JobSpec(**fields)  # type: ignore[arg-type]
+        JobSpec(**fields)
     text = str(err.value)
     assert field in text and rule in text
     assert isinstance(err.value, RemoteJobsError) and isinstance(err.value, ValueError)
@@ -46,20 +47,21 @@ def test_invalid_jobspec_names_field_and_rule(fields: dict[str, object], field: 
 
 def test_jobspec_errors_from_every_constructor_and_without_values() -> None:
     secret = "hunter2-do-not-show"
-    for make in (
+    makers: list[Callable[[], JobSpec]] = [
         lambda: JobSpec(executable="x", environment={"1BAD": secret}),
         lambda: JobSpec.model_validate({"executable": "x", "environment": {"1BAD": secret}}),
         lambda: JobSpec.model_validate_json(json.dumps({"executable": "x", "environment": {"1BAD": secret}})),
-    ):
+    ]
+    for make in makers:
         with pytest.raises(JobSpecValidationError, match="environment") as err:
             make()
         assert secret not in str(err.value) and secret not in repr(err.value.errors)
     with pytest.raises(JobSpecValidationError, match=r"depends_on.*Dependency.*job_ids"):
-        JobSpec(executable="x", depends_on={"job_ids": []})  # type: ignore[arg-type]
+        JobSpec(executable="x", depends_on={"job_ids": []})
 
 
 def test_jobspec_is_frozen_and_accepts_lists() -> None:
-    spec = JobSpec(executable="echo", arguments=["a", "b"], walltime="01:00:00")  # type: ignore[arg-type]
+    spec = JobSpec(executable="echo", arguments=["a", "b"], walltime="01:00:00")
     assert spec.arguments == ("a", "b") and spec.walltime is not None
     assert spec.walltime.total_seconds() == 3600
     with pytest.raises(ValidationError):
