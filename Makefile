@@ -31,6 +31,9 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check src plugins tests examples benchmarks docsite conftest.py
 	$(BIN)/mypy --strict src $(addsuffix src,$(PLUGINS))
+	$(BIN)/mypy --strict tests
+	@# one run per plugin: their test folders all hold a conftest.py (no packages)
+	for d in $(addsuffix tests,$(PLUGINS)); do $(BIN)/mypy --strict $$d || exit 1; done
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/mypy --strict benchmarks
 	$(MAKE) docs
