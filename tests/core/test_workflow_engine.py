@@ -47,7 +47,9 @@ def test_a_failure_cancels_exactly_its_dependents(local: ComputeResource, tmp_pa
     assert states == {"bad": JobState.FAILED, "good": JobState.COMPLETED, "child": JobState.CANCELLED,
                       "grandchild": JobState.CANCELLED, "rescue": JobState.COMPLETED,
                       "both": JobState.COMPLETED, "independent": JobState.COMPLETED}, outcomes
-    assert isinstance(child, Step) and child.job_id is None and grandchild.job_id is None
+    assert isinstance(child, Step) and isinstance(grandchild, Step) and isinstance(both, Step)
+    assert isinstance(rescue, Step) and isinstance(independent, Step)  # submit in a Workflow makes steps
+    assert child.job_id is None and grandchild.job_id is None
     assert child.reason is not None and "bad ended FAILED" in child.reason
     assert grandchild.reason is not None and "bad ended FAILED (via child)" in grandchild.reason
     assert both.job_id is not None and rescue.job_id is not None and independent.job_id is not None
