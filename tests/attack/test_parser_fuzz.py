@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,7 +41,7 @@ SEEDS = [p.read_text(encoding="utf-8", errors="replace") for p in GOLDEN]
 # The stdout section of golden-format files, so mutations start from well-formed output.
 SEEDS += [s.partition("--- stdout\n")[2].partition("--- stderr\n")[0] for s in SEEDS if "--- stdout\n" in s]
 
-DIALECTS: dict[str, SchedulerDialect] = {
+DIALECTS: dict[str, SchedulerDialect[Any]] = {
     "slurm": SlurmDialect(),
     "slurm-noacct": SlurmDialect(accounting=False),
     "lsf-delimited": LsfDialect(status_format="delimited"),

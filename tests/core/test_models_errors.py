@@ -122,4 +122,4 @@ def test_site_fields_are_refused_by_a_backend_that_does_not_map_them(tmp_path) -
 )
 def test_site_field_validation_names_the_rule(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        JobSpec(executable="/bin/true", **fields)  # type: ignore[arg-type]
+        JobSpec(executable="/bin/true", **fields)
