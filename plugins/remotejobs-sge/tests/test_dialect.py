@@ -190,8 +190,8 @@ def test_other_versions_qacct() -> None:
         got = public(name)
         info = D.parse_history(result(f"{ACCT_MARK} {job}\n{got.stdout}"), [job])[job]
         assert (info.state, info.exit_code) == (JobState.COMPLETED, 0), info
-    info = D.parse_history(result(f"{ACCT_MARK} 77672\n{public('sgejobs_qacct_77672').stdout}"), ["77672.2"])
-    assert info["77672.2"].start_time == datetime(2019, 9, 4, 11, 46, 34)
+    infos = D.parse_history(result(f"{ACCT_MARK} 77672\n{public('sgejobs_qacct_77672').stdout}"), ["77672.2"])
+    assert infos["77672.2"].start_time == datetime(2019, 9, 4, 11, 46, 34)
 
 
 @pytest.mark.parametrize(("failed", "status", "category", "wall", "state"), [
