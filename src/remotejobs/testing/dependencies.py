@@ -92,3 +92,18 @@ class DependencyContract:
         assert not re.search(self.waiting, self.evidence(dep_session, later))
         assert self._final(later).state is JobState.COMPLETED
         assert time.monotonic() < deadline
+
+    def test_failure_cancels_exactly_the_waiting_dependents(self, dep_session: ComputeResource) -> None:
+        from remotejobs.workflow import Workflow
+
+        with Workflow(poll_interval=1.0) as wf:
+            failing = dep_session.submit(_sh("sleep 3; exit 1", "rj-dep-fail"))
+            child = dep_session.submit(_sh("echo child", "rj-dep-child"), after=failing.done)
+            other = dep_session.submit(_sh("echo other", "rj-dep-other"), after=failing.ended)
+            assert isinstance(child, Step) and child.job_id is not None  # waits in the scheduler
+            self._waits_natively(dep_session, child)
+            wf.wait(timeout=self.timeout, progress=False)
+        assert child.state is JobState.CANCELLED and "rj-dep-fail ended FAILED" in (child.reason or ""), child
+        assert dep_session.status(child).state is JobState.CANCELLED  # cancelled on the scheduler too
+        assert other.status().state is JobState.COMPLETED
+
