@@ -15,7 +15,7 @@ How a step runs (each time the engine advances, which needs no I/O but submissio
 A poll cycle (:meth:`Workflow.poll`) asks each resource ONE ``status_many`` for all its
 unfinished jobs, whatever their number, then advances.
 
-Memoisation: every step has a key, the SHA-256 of its kind, resource name, spec (or
+Memoisation: every step has a key, the SHA-256 of its kind, label, resource name, spec (or
 transfer source and target), the checksums of its ``inputs``, the versions of its
 ``packages`` and the keys of the steps its condition names. With a journal
 (:mod:`remotejobs.workflow.journal`), a step whose key is recorded as COMPLETED is reused,
@@ -311,7 +311,8 @@ class Workflow:
                 self._external[(id(jobs[0].resource), job_id)] = info
         upstream = [j for j in cond.jobs() if isinstance(j, Step)]
         force = force or any(j.forced for j in upstream)
-        document = {"kind": kind, "resource": resource.name, "after": dump(cond, self._key_of), **facts}
+        document = {"kind": kind, "label": label, "resource": resource.name, "after": dump(cond, self._key_of),
+                    **facts}
         key = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
         step = Step(self, kind=kind, resource=resource, label=label, key=key, condition=cond, spec=spec,
                     forced=force, payload={"facts": facts, "after": document["after"]})
