@@ -212,6 +212,9 @@ def test_garbage_is_a_scheduler_error() -> None:
         D.parse_status(result("<job_info><job_list><state>r</state></job_list></job_info>"), ["1"])
     with pytest.raises(SchedulerError, match="qstat output"):
         D.parse_status(result("not xml"), ["1"])
+    bomb = '<?xml version="1.0"?><!DOCTYPE j [<!ENTITY a "aaaa">]><job_info>&a;</job_info>'
+    with pytest.raises(SchedulerError, match="qstat output"):
+        D.parse_status(result(bomb), ["1"])
     with pytest.raises(SchedulerError, match="qstat failed"):
         D.parse_status(result(stderr="error: commlib error: got select error (Connection refused)", status=1), ["1"])
     with pytest.raises(SchedulerError, match="qacct output"):

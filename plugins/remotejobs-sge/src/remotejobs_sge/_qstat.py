@@ -19,9 +19,10 @@ Facts (golden files in tests/golden, and sge_status(5) of Son of Grid Engine 8.1
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # expat >= 2.4 limits entity expansion
 from dataclasses import dataclass
 from datetime import datetime
+
+from remotejobs import safexml
 
 __all__ = ["QstatRow", "error_reasons", "parse_qstat_xml", "task_numbers"]
 
@@ -81,16 +82,14 @@ def task_numbers(spec: str) -> list[str]:
 def parse_qstat_xml(text: str) -> list[QstatRow]:
     """Rows of a ``qstat -xml`` document, array tasks one row each.
 
-    :raises ValueError: not well-formed XML, a root other than ``job_info``, or a
+    :raises ValueError: not well-formed XML or XML with a DTD/entities
+        (:class:`remotejobs.safexml.UnsafeXMLError`), a root other than ``job_info``, or a
         ``job_list`` without job number or state.
     """
     body = text.strip()
     if not body:
         return []
-    try:
-        root = ET.fromstring(body)  # noqa: S314 - see the import note
-    except ET.ParseError as exc:
-        raise ValueError(f"not well-formed XML: {exc}") from exc
+    root = safexml.fromstring(body)  # UnsafeXMLError (a ValueError): DTDs, entities, bad XML
     if root.tag != "job_info":
         raise ValueError(f"XML root is <{root.tag}>, expected <job_info>")
     rows: list[QstatRow] = []

@@ -7,6 +7,8 @@ each job qstat no longer shows, plus one marker read for jobs neither knows.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from remotejobs.scheduler import BatchResource
 from remotejobs_sge.dialect import SgeDialect
 from remotejobs_sge.settings import SgeSettings
@@ -16,3 +18,5 @@ __all__ = ["SgeResource"]
 
 class SgeResource(BatchResource[SgeSettings, SgeDialect]):
     """A Grid Engine cell, over SSH (``host`` set) or with local commands on a submit host."""
+
+    array_element_format: ClassVar[str | None] = "{id}.{index}"  # as status reports tasks
