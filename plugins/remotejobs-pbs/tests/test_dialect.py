@@ -221,3 +221,17 @@ def test_cancel_outcomes(dialect: PbsDialect) -> None:
         dialect.parse_cancel(result(stderr="qdel: Unknown Job Id 1.s\n", status=153), "1.s")
     with pytest.raises(SchedulerError, match="qdel failed"):
         dialect.parse_cancel(result(stderr="qdel: Unauthorized Request  1.s\n", status=159), "1.s")
+
+
+def test_ids_a_json_answer_silently_left_out_are_asked_again(dialect: PbsDialect) -> None:
+    """openpbs/openpbs issue #2672: OpenPBS built from master prints only the first job of
+    ``qstat -f -F json 10 11``; the second must be asked again, not taken as forgotten."""
+    first_only = ('{\n\t"timestamp":\t1745411711,\n\t"pbs_version":\t"latest",\n\t"pbs_server":\t"h",\n'
+                  '\t"Jobs":\t{\n\t\t"10.h":\t{\n\t\t\t"Job_Name":\t"STDIN",\n\t\t\t"job_state":\t"R"\n\t\t}\n\t}\n}\n')
+    answer = result(first_only, "qstat: Unknown Job Id 12.h\n", 153,
+                    argv=("qstat", "-f", "-F", "json", "-x", "-t", "10.h", "11.h", "12.h"))
+    assert dialect.unanswered(answer, ["10.h", "11.h", "12.h"]) == ["11.h"]
+    assert dialect.parse_status(answer, ["10.h"])["10.h"].state is JobState.RUNNING  # cJSON layout
+    text = result("", argv=("qstat", "-f", "-x", "-t", "11.h"))
+    assert dialect.unanswered(text, ["11.h"]) == []
+    assert dialect.qstat_command(False, ["11.h"]).argv == ("/opt/pbs/bin/qstat", "-f", "-x", "-t", "11.h")

@@ -179,9 +179,10 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
     # -- status -------------------------------------------------------------------
     def status_command(self, ids: Sequence[str]) -> Command:
         """``qstat -f -F json -x -t ids`` (``qstat -f -x -t`` with ``status_format = "text"``)."""
-        return self._qstat(self.status_format != "text", ids)
+        return self.qstat_command(self.status_format != "text", ids)
 
-    def _qstat(self, json: bool, ids: Sequence[str]) -> Command:
+    def qstat_command(self, json: bool, ids: Sequence[str]) -> Command:
+        """``qstat -f [-F json] -x -t ids`` (ids checked against the PBS grammar)."""
         fmt = ("-F", "json") if json else ()
         return Command.of(self.cmd("qstat"), "-f", *fmt, "-x", "-t", *(self.check_id(i) for i in ids))
 
@@ -192,9 +193,9 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
         return {"auto": (json, text), "json": (json,), "text": (text,)}[self.status_format]
 
     def _probe(self, name: str, *, json: bool) -> StatusProbe:
-        return StatusProbe(name, lambda ids: self._qstat(json, ids), self.parse_status,
+        return StatusProbe(name, lambda ids: self.qstat_command(json, ids), self.parse_status,
                            unavailable=_BAD_OPTION if json else (),
-                           list_command=lambda _user: self._qstat(json, ()), parse_list=self.parse_jobs)
+                           list_command=lambda _user: self.qstat_command(json, ()), parse_list=self.parse_jobs)
 
     def needs_marker(self, info: JobInfo) -> bool:
         """A finished job without a conclusive exit status (see :func:`_states.needs_marker`);
@@ -223,6 +224,17 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
             raise SchedulerError(f"Could not understand the qstat output: {exc}", command=result.argv,
                                  exit_status=result.exit_status, output=result.output,
                                  hint='If the JSON is malformed, set status_format = "text"') from exc
+
+    def unanswered(self, result: CommandResult, ids: Sequence[str]) -> list[str]:
+        """The ``ids`` a ``qstat -F json`` answer neither shows nor names as unknown on
+        stderr. OpenPBS built from master after 23.06 prints only the first of several
+        jobs in JSON (openpbs/openpbs issue #2672, "qstat does not return all jobs when
+        output format is JSON"); the resource asks for these again in text."""
+        if "json" not in result.argv:
+            return []
+        jobs, arrays = self.status_parts(result, ids)
+        told = result.stderr
+        return [i for i in ids if i not in jobs and i not in arrays and key(i) not in told]
 
     def status_parts(self, result: CommandResult, ids: Sequence[str]
                      ) -> tuple[dict[str, JobInfo], dict[str, list[JobInfo]]]:

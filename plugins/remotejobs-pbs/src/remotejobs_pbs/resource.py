@@ -5,9 +5,10 @@ Costs: a status of any number of jobs is one ``qstat -f -F json -x -t`` call (``
 ``qstat-json``), plus one marker read when some finished without a conclusive exit status
 or are no longer shown (a server without job history, or past ``job_history_duration``).
 
-The one addition to :class:`BatchResource`'s status path is for job arrays: an array's
-subjobs are settled one by one with their own exit markers (``$PBS_JOBID`` of a subjob is
-``123[4].server``) before they are aggregated into the array's status.
+Two additions to :class:`BatchResource`'s status path: an array's subjobs are settled one
+by one with their own exit markers (``$PBS_JOBID`` of a subjob is ``123[4].server``) before
+they are aggregated into the array's status; and ids a JSON answer silently left out
+(openpbs/openpbs issue #2672) are asked again with one text ``qstat``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class PbsResource(BatchResource[PbsSettings, PbsDialect]):
         if result is None:
             return self._settle(valid, {})
         jobs, arrays = self.dialect.status_parts(result, valid)
+        again = self.dialect.unanswered(result, valid)
+        if again and self.dialect.status_format == "auto":
+            text = self._run(self.dialect.qstat_command(False, again))
+            more_jobs, more_arrays = self.dialect.status_parts(text, again)
+            jobs.update(more_jobs)
+            arrays.update(more_arrays)
         infos = self._settle([i for i in valid if i not in arrays], self._mine(jobs))
         for array_id, subjobs in arrays.items():
             mine = self._mine({e.id: e for e in subjobs})
