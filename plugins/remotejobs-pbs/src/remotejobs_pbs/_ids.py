@@ -4,16 +4,18 @@ Grammar (OpenPBS ``src/lib/Libcmds/parse_jobid.c``; qsub(1B) "Job Identifier"): 
 sequence number, optionally ``[]`` (a job array) or ``[<index>]`` (one subjob), optionally
 ``.<server name>``. qsub prints ``123.server`` or ``123[].server`` and ``qstat`` shows
 subjobs as ``123[4].server`` (``doc/man1/qstat.1B``). Reservation ids (``R12``) and subjob
-ranges (``123[1-4]``) are ids of other things and are refused here.
+ranges (``123[1-4]``) are ids of other things and are refused here, and so is ``0`` (a
+wildcard elsewhere; a PBS server numbers its first job 0 at most once).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["ID_FORMS", "array_of", "is_job_id", "key"]
+__all__ = ["ID_FORMS", "_ID", "array_of", "is_job_id", "key"]
 
-_ID = re.compile(r"(\d{1,20})(\[(\d{0,9})\])?(\.[A-Za-z0-9][A-Za-z0-9_.-]{0,252})?")  # fullmatch only
+# matched with fullmatch only (no anchors: "$" would accept a trailing newline)
+_ID = re.compile(r"([1-9][0-9]{0,19})(\[([0-9]{0,9})\])?(\.[A-Za-z0-9][A-Za-z0-9_.-]{0,252})?", re.ASCII)
 ID_FORMS = "N.server, N[].server or N[i].server (the server part is optional)"
 
 

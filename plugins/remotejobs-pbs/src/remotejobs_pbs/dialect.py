@@ -33,7 +33,7 @@ from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
-from remotejobs_pbs._ids import ID_FORMS, array_of, is_job_id, key
+from remotejobs_pbs._ids import _ID, ID_FORMS, array_of, is_job_id, key
 from remotejobs_pbs._qstat import parse_json, parse_text
 from remotejobs_pbs._states import STATE_MAP, info_from_attrs, needs_marker, resolve
 from remotejobs_pbs.settings import PbsSettings
@@ -106,6 +106,8 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
 
     name: ClassVar[str] = "pbs"
     job_id_expr: ClassVar[str] = '"${PBS_JOBID:-unknown}"'
+    #: N[.server], N[].server, N[i].server (:mod:`remotejobs_pbs._ids`)
+    job_id_pattern: ClassVar[re.Pattern[str]] = _ID
     state_map = STATE_MAP
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
