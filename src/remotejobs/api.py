@@ -79,6 +79,10 @@ def _settings(model: type[BackendSettings], entry: ResourceEntry) -> BackendSett
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"]) or None
         rule = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        # The cause without the input values: pydantic's message quotes them, and the value
+        # of a misspelled or mistyped key may be a password or passphrase.
+        cause = ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                     for e in exc.errors(include_input=False, include_url=False)))
         raise InvalidSettingsError(
             f"{rule} (backend {entry.backend!r})",
             file=entry.source,
@@ -86,4 +90,4 @@ def _settings(model: type[BackendSettings], entry: ResourceEntry) -> BackendSett
             key=key,
             valid_keys=sorted(model.model_fields),
             resource=entry.name,
-        ) from exc
+        ) from cause
