@@ -5,11 +5,17 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:  # imported by pytest_plugins below (an earlier import defeats assert rewriting)
+    from remotejobs.testing.sentinel import Sentinel
+
 _FIXTURE = Path(__file__).parent / "tests" / "cluster" / "fixture.py"
+
+# Every log record of the run searched for planted secrets; the attack scoreboard at the end.
+pytest_plugins = ["remotejobs.testing.sentinel"]
 
 
 def _load_cluster_info() -> dict[str, Any]:
@@ -40,9 +46,12 @@ def ssh_settings(cluster: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def cluster_users(cluster: dict[str, Any]) -> list[dict[str, Any]]:
-    """The two unprivileged users: name, password, key_file, home."""
+def cluster_users(cluster: dict[str, Any], secret_sentinel: Sentinel) -> list[dict[str, Any]]:
+    """The two unprivileged users: name, password, key_file, home (passwords planted as
+    secrets: no log record of the run may contain them)."""
     users: list[dict[str, Any]] = cluster["users"]
+    for user in users:
+        secret_sentinel.plant(user["password"], f"password of {user['name']}")
     return users
 
 

@@ -20,6 +20,7 @@ from remotejobs.cli._common import Ctx
 from remotejobs.cli.main import build
 from remotejobs.errors import AuthenticationError
 from remotejobs.scheduler import BatchResource
+from remotejobs.testing.sentinel import Sentinel
 from remotejobs.transport.ssh import SSHTransport
 
 MakeTransport = Callable[..., SSHTransport]
@@ -27,6 +28,11 @@ Prompts = list[tuple[str, bool]]
 
 pytestmark = pytest.mark.cluster
 PASSPHRASE = "correct horse battery staple ✓"
+
+
+@pytest.fixture(autouse=True)
+def _plant_passphrase(secret_sentinel: Sentinel) -> None:
+    secret_sentinel.plant(PASSPHRASE, "key passphrase")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make
 
 from pac_emulator import PacEmulator, SshPasswordChecker, TlsFiles, make_tls_files
 
+from remotejobs.testing.sentinel import Sentinel
 from remotejobs_lsf_web import LsfWebResource, LsfWebSettings
 
 _EMULATORS: list[PacEmulator] = []
@@ -34,7 +35,7 @@ class _Capture(logging.Handler):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_secrets_in_logs(cluster_users: list[dict[str, Any]]) -> Iterator[_Capture]:
+def no_secrets_in_logs(cluster_users: list[dict[str, Any]], secret_sentinel: Sentinel) -> Iterator[_Capture]:
     """Capture every log record (root logger, DEBUG) for the whole suite; at the end no
     password of a test user and no token the emulator issued may appear in any of them."""
     root = logging.getLogger()
@@ -46,6 +47,8 @@ def no_secrets_in_logs(cluster_users: list[dict[str, Any]]) -> Iterator[_Capture
     root.setLevel(old_level)
     secrets = [u["password"] for u in cluster_users]
     secrets += [t for pac in _EMULATORS for t in pac.tokens.issued()]
+    for token in secrets[len(cluster_users):]:  # and searched for by the run's sentinel too
+        secret_sentinel.plant(token, "token issued by the PAC emulator")
     secrets += [t.replace('"', "#quote#") for t in secrets if '"' in t]
     if _EMULATORS:  # the emulator and backend log at DEBUG: an empty capture means a broken fixture
         assert capture.texts, "the capture saw no log records at all"

@@ -1,0 +1,151 @@
+"""A pytest plugin that watches a whole test run for leaked secrets, and prints the scoreboard.
+
+Issue 10: secrets planted by the tests (test users' passwords, tokens the PAC emulator
+issued, key passphrases) must never appear in a log record. The plugin records every log
+record of the run (root logger at DEBUG, the message and any exception text) and, at the end
+of the session, searches them for every secret planted with :meth:`Sentinel.plant`
+(planting may happen after the record was written: a token is learnt when it is issued).
+A leak fails the run (exit status 1) and is reported with the secret redacted.
+
+Tests also check reprs and exception strings directly with :meth:`Sentinel.check`.
+
+At the end, the terminal summary shows :mod:`remotejobs.testing.scoreboard`'s counters
+(attacks tried per class, hypothesis examples, parser fuzz cases, secrets planted, leaks
+found) and writes them as JSON to ``<REMOTEJOBS_STATE_DIR or .pytest_state>/scoreboard.json``.
+
+Enable it from a ``conftest.py``: ``pytest_plugins = ["remotejobs.testing.sentinel"]``;
+tests get the run's sentinel with the ``secret_sentinel`` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from remotejobs.testing import scoreboard
+
+__all__ = ["Leak", "Sentinel", "secret_sentinel"]
+
+_MAX_RECORDS = 500_000
+
+
+class Leak(NamedTuple):
+    """A planted secret found: where, its kind, and the text with it replaced by ``<SECRET>``."""
+
+    where: str
+    kind: str
+    text: str
+
+
+class Sentinel(logging.Handler):
+    """Records log texts and checks them (and any other text) for planted secrets."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self._lock_ = threading.Lock()
+        self._texts: list[str] = []
+        self._secrets: dict[str, str] = {}
+        self._found: list[Leak] = []
+        self.records = 0
+
+    def plant(self, secret: str, kind: str) -> str:
+        """Register ``secret`` (of kind ``kind``, e.g. ``"password"``); returns it."""
+        if secret and secret not in self._secrets:
+            self._secrets[secret] = kind
+            scoreboard.record("secrets planted")
+        return secret
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The planted secrets and their kinds."""
+        return dict(self._secrets)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = f"{record.name}: {record.getMessage()}"
+        except Exception:  # noqa: BLE001 - a bad format string is the logger's bug, not a leak
+            text = f"{record.name}: {record.msg!r} {record.args!r}"
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        with self._lock_:
+            self.records += 1
+            if len(self._texts) < _MAX_RECORDS:
+                self._texts.append(text)
+
+    def check(self, text: str, where: str) -> list[Leak]:
+        """Leaks of planted secrets in ``text`` (also remembered for the end of the run)."""
+        leaks = self._search(text, where)
+        with self._lock_:
+            self._found.extend(leaks)
+        return leaks
+
+    def check_object(self, obj: object, where: str) -> list[Leak]:
+        """Leaks in ``repr(obj)`` and ``str(obj)`` (settings, resources, exceptions)."""
+        return self.check(repr(obj), f"repr of {where}") + self.check(str(obj), f"str of {where}")
+
+    def leaks(self) -> list[Leak]:
+        """Every leak: the recorded log texts searched now, plus those :meth:`check` found."""
+        with self._lock_:
+            texts, found = list(self._texts), list(self._found)
+        return found + [leak for text in texts for leak in self._search(text, "a log record")]
+
+    def _search(self, text: str, where: str) -> list[Leak]:
+        return [Leak(where, kind, text.replace(secret, "<SECRET>")[:300])
+                for secret, kind in self._secrets.items() if secret in text]
+
+
+_KEY = pytest.StashKey[Sentinel]()
+_LEAKS = pytest.StashKey[list[Leak]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sentinel = Sentinel()
+    config.stash[_KEY] = sentinel
+    root = logging.getLogger()
+    root.addHandler(sentinel)
+    if root.level > logging.DEBUG or root.level == logging.NOTSET:
+        root.setLevel(logging.DEBUG)
+
+
+@pytest.fixture(scope="session")
+def secret_sentinel(request: pytest.FixtureRequest) -> Sentinel:
+    """The run's sentinel: ``secret_sentinel.plant(secret, kind)`` and ``.check(text, where)``."""
+    return request.config.stash[_KEY]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    sentinel = session.config.stash.get(_KEY, None)
+    if sentinel is None:
+        return
+    logging.getLogger().removeHandler(sentinel)
+    leaks = sentinel.leaks()
+    session.config.stash[_LEAKS] = leaks
+    scoreboard.record("log records searched", sentinel.records)
+    scoreboard.record("leaks found", len(leaks))
+    if leaks and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    leaks = config.stash.get(_LEAKS, [])
+    counts = scoreboard.counts()
+    counts.setdefault("leaks found", len(leaks))
+    terminalreporter.section("attack scoreboard (issue 10)")
+    width = max(len(k) for k in counts)
+    for kind, n in counts.items():
+        terminalreporter.write_line(f"{kind:<{width}}  {n:>9}")
+    for where, kind, text in leaks[:20]:
+        terminalreporter.write_line(f"LEAK of a {kind} in {where}: {text!r}", red=True)
+    state = Path(os.environ.get("REMOTEJOBS_STATE_DIR") or Path(config.rootpath) / ".pytest_state")
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        (state / "scoreboard.json").write_text(json.dumps(
+            {"counts": counts, "leaks": [list(leak) for leak in leaks]}, indent=2) + "\n")
+    except OSError as exc:
+        terminalreporter.write_line(f"scoreboard not written to {state}: {exc.strerror}")

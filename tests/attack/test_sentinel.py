@@ -1,0 +1,134 @@
+"""The secret sentinel (remotejobs.testing.sentinel) can fail, and settings, credentials and
+errors built with secrets show none of them.
+
+The run's sentinel searches every log record of the whole suite at its end; here a fresh
+sentinel on a throwaway logger (not propagating, so the run's sentinel never sees the
+planted leak) proves that a leak in a message, in a logged exception or in a repr is found,
+and that the report redacts the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import remotejobs
+from remotejobs.errors import InvalidSettingsError
+from remotejobs.scheduler.settings import BatchSettings
+from remotejobs.testing import scoreboard
+from remotejobs.testing.sentinel import Sentinel
+from remotejobs.transport._ssh_auth import Credentials
+
+SECRET = "pl4nted-s3cret-\u2603-not-in-any-log"
+
+
+@pytest.fixture
+def throwaway() -> Iterator[tuple[Sentinel, logging.Logger]]:
+    sentinel, logger = Sentinel(), logging.getLogger("remotejobs.attack.throwaway")
+    logger.propagate, logger.level = False, logging.DEBUG
+    logger.addHandler(sentinel)
+    yield sentinel, logger
+    logger.removeHandler(sentinel)
+
+
+def test_a_leak_in_a_log_record_is_caught_and_redacted(throwaway: tuple[Sentinel, logging.Logger]) -> None:
+    sentinel, logger = throwaway
+    sentinel.plant(SECRET, "password")
+    logger.debug("connecting with nothing secret")
+    assert sentinel.leaks() == []
+    logger.debug("connecting with password=%s", SECRET)  # the leak
+    leaks = sentinel.leaks()
+    assert [(leak.where, leak.kind) for leak in leaks] == [("a log record", "password")]
+    assert SECRET not in leaks[0].text and "password=<SECRET>" in leaks[0].text
+    scoreboard.record("leaks planted and caught (self-test)")
+
+
+def test_a_secret_planted_after_the_record_is_still_found(throwaway: tuple[Sentinel, logging.Logger]) -> None:
+    sentinel, logger = throwaway
+    logger.info("token issued: %s", SECRET)  # a token is learnt only when the emulator issues it
+    assert sentinel.leaks() == []
+    sentinel.plant(SECRET, "token")
+    assert len(sentinel.leaks()) == 1
+    scoreboard.record("leaks planted and caught (self-test)")
+
+
+def test_a_leak_in_a_logged_exception_is_caught(throwaway: tuple[Sentinel, logging.Logger]) -> None:
+    sentinel, logger = throwaway
+    sentinel.plant(SECRET, "key passphrase")
+    try:
+        raise RuntimeError(f"bad passphrase {SECRET}")
+    except RuntimeError:
+        logger.exception("login failed")  # the message is clean; the traceback is not
+    assert [leak.kind for leak in sentinel.leaks()] == ["key passphrase"]
+    scoreboard.record("leaks planted and caught (self-test)")
+
+
+def test_a_leak_in_a_repr_is_caught() -> None:
+    sentinel = Sentinel()
+    sentinel.plant(SECRET, "password")
+
+    class Careless:
+        def __repr__(self) -> str:
+            return f"Careless(password={SECRET!r})"
+
+    assert sentinel.check_object(Careless(), "Careless") != []
+    assert len(sentinel.leaks()) >= 1
+    scoreboard.record("leaks planted and caught (self-test)")
+
+
+def _everything_about(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)) + repr(exc)
+
+
+def test_settings_credentials_and_errors_show_no_secret(secret_sentinel: Sentinel) -> None:
+    """Checked by the run's sentinel: a leak here fails this test and the run."""
+    passphrase = secret_sentinel.plant("passphrase-\u00e9-" + "x" * 8, "key passphrase")
+    password = secret_sentinel.plant("password-\u00e9-" + "y" * 8, "password")
+    settings = BatchSettings(host="login.example.org", key_passphrase=passphrase)
+    creds = Credentials(password=password, key_file=None, passphrase=passphrase, use_agent=False,
+                        interactive_handler=None)
+    found = secret_sentinel.check_object(settings, "BatchSettings")
+    found += secret_sentinel.check(repr(settings.model_dump()), "BatchSettings.model_dump()")
+    found += secret_sentinel.check(settings.model_dump_json(), "BatchSettings.model_dump_json()")
+    found += secret_sentinel.check_object(creds, "Credentials")
+    found += secret_sentinel.check_object(creds.for_jump_host(), "Credentials.for_jump_host()")
+    # A bad setting next to a secret one, and a secret under a misspelled key (extra="forbid"):
+    for bad in ({"host_key_policy": "trust-all", "key_passphrase": passphrase}, {"key_pasphrase": passphrase},
+                {"key_passphrase": [passphrase]}):
+        with pytest.raises(InvalidSettingsError) as info:
+            remotejobs.open_resource(backend="slurm", host="login.example.org", **bad)
+        found += secret_sentinel.check(_everything_about(info.value), f"InvalidSettingsError for {sorted(bad)}")
+        scoreboard.record("secret-bearing settings refused")
+    assert found == [], found
+
+
+def test_a_leak_fails_the_whole_run(tmp_path: Path) -> None:
+    """The plugin itself, in a separate pytest run: a test that passes but logs a planted
+    secret makes the run fail (exit status 1), the report redacts it, and the scoreboard
+    JSON counts it."""
+    (tmp_path / "test_leaky.py").write_text(
+        "import logging\n"
+        f"SECRET = {SECRET!r}\n"
+        "def test_passes_but_leaks(secret_sentinel):\n"
+        "    secret_sentinel.plant(SECRET, 'password')\n"
+        "    logging.getLogger('remotejobs.somewhere').debug('login with %s', SECRET)\n",
+        encoding="utf-8")
+    env = {**os.environ, "REMOTEJOBS_STATE_DIR": str(tmp_path / "state")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "remotejobs.testing.sentinel", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_leaky.py")],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 passed" in run.stdout and "LEAK of a password in a log record" in run.stdout
+    assert SECRET not in run.stdout + run.stderr
+    board = json.loads((tmp_path / "state" / "scoreboard.json").read_text())
+    assert board["counts"]["leaks found"] == 1 and board["counts"]["secrets planted"] == 1
+    scoreboard.record("leaks planted and caught (self-test)")
