@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from remotejobs_lsf.dialect import LsfDialect
 from remotejobs_lsf_web import _files, _multipart, _wire
 from remotejobs_pbs.dialect import PbsDialect
+from remotejobs_sge.dialect import SgeDialect
 from remotejobs_slurm.dialect import SlurmDialect
 from remotejobs_torque.dialect import TorqueDialect
 
@@ -52,6 +53,7 @@ DIALECTS: dict[str, SchedulerDialect[Any]] = {
     "pbs-auto": PbsDialect(status_format="auto"),
     "pbs-json": PbsDialect(status_format="json"),
     "pbs-text": PbsDialect(status_format="text"),
+    "sge": SgeDialect(),
 }
 IDS = ["1", "38", "43", "43_1", "123[4]", "1.server", "1[2].server", "9999999"]
 MAX_SECONDS = 5.0
@@ -213,3 +215,13 @@ def test_xml_with_a_dtd_is_refused_in_any_encoding(template: str, encoding: str)
         assert "DTD" in str(info.value)
     assert time.monotonic() - start < MAX_SECONDS
     scoreboard.record("XML bombs refused", 4)
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
+def test_sge_qstat_xml_with_a_dtd_is_refused(encoding: str) -> None:
+    from remotejobs_sge._qstat import parse_qstat_xml
+
+    text = _BOMB.format(enc=encoding).replace("Data", "job_info")
+    with pytest.raises(ValueError, match="DTD"):
+        parse_qstat_xml(text)
+    scoreboard.record("XML bombs refused")
