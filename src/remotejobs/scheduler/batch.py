@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -49,9 +50,23 @@ log = logging.getLogger(__name__)
 BatchSettingsT_co = TypeVar("BatchSettingsT_co", bound=BatchSettings, default=BatchSettings, covariant=True)
 DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=SchedulerDialect[Any], covariant=True)
 
-# The script travels as an argument, not on stdin: commands without stdin take the SSH
-# transport's fast path (cost measured in docs/benchmarks.md, "one remote command").
-_PREPARE = 'mkdir -p -- "$1" "$2" && printf "%s" "$4" > "$3.tmp" && mv -f -- "$3.tmp" "$3"'
+# The script (which holds the job's environment values) travels on standard input, never
+# as an argument: every user of a login node can read every process's argv in
+# /proc/<pid>/cmdline. $1 umask, $2 dir mode, $3 job root, $4 jobs dir, $5 index dir,
+# $6 job dir, $7 script path. The job root may be a shared directory owned by someone
+# else: its chmod may fail; the directories below it are this user's own.
+_PREPARE = (
+    'umask "$1" && mkdir -p -- "$6" "$5" && chmod "$2" -- "$4" "$5" "$6" && '
+    '{ chmod "$2" -- "$3" 2>/dev/null || :; } && '
+    'cat > "$7.tmp" && mv -f -- "$7.tmp" "$7"'
+)
+# Submission commands run under the same umask, so the scheduler creates the job's output
+# files, and the job its own files, with it (sbatch passes its umask on as SLURM_UMASK).
+_UNDER_UMASK = 'umask "$1" && shift && exec "$@"'
+#: job_permissions -> (umask, directory mode).
+_PERMISSIONS = {"private": ("077", "700"), "group": ("027", "750")}
+#: The name of a job directory, as :meth:`BatchResource._context_for` makes it.
+_STAMP = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
 # After a cancel: a job that never started has neither its index link nor a marker.
 _RECORD_CANCEL = 'cd "$1" 2>/dev/null || exit 0; [ -e "$2" ] || [ -e "$2.exit" ] || printf "%s\\n" "$3" > "$2.exit"'
 
@@ -227,12 +242,16 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         ctx = self._context_for(spec)
         script = self.dialect.render_script(spec, ctx)
         script_path = posixpath.join(ctx.job_dir, "job.sh")
+        umask, dir_mode = _PERMISSIONS[self.settings.job_permissions]
         prepared = self.transport.run(
-            ["sh", "-c", _PREPARE, "sh", ctx.job_dir, ctx.index_dir, script_path, script]
+            ["sh", "-c", _PREPARE, "sh", umask, dir_mode, self._root, posixpath.join(self._root, "jobs"),
+             ctx.index_dir, ctx.job_dir, script_path],
+            stdin=script,
         )
         if prepared.exit_status != 0:
             raise SubmissionError(f"Could not write the job script {script_path}: {prepared.output}")
-        command = self.dialect.submit_command(spec, ctx, script_path)
+        submit = self.dialect.submit_command(spec, ctx, script_path)
+        command = Command(("sh", "-c", _UNDER_UMASK, "sh", umask, *submit.argv), submit.stdin)
         try:
             result = self._run(command, idempotent=False)
         except TransportError as exc:
@@ -326,12 +345,23 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             if result is None:
                 continue
             listed = self._mine({i.id: i for i in probe.parse_list(result, user)})
+            if probe.confirm_list and listed:
+                listed = self._confirmed(probe, listed)
             unclear = [i for i, info in listed.items() if self.dialect.needs_marker(info)]
             if unclear:
                 listed.update(self._settle(unclear, {i: listed[i] for i in unclear}))
             return list(listed.values())
         raise SchedulerError(f"The {self.dialect.name} dialect has no available way to list jobs",
                              hint="Give a live StatusProbe a list_command")
+
+    def _confirmed(self, probe: StatusProbe, listed: dict[str, JobInfo]) -> dict[str, JobInfo]:
+        """``listed`` as the scheduler reports those ids when asked for them alone (one
+        more call): records forged into a listing of every user's jobs do not survive."""
+        command = probe.command(list(listed))
+        if command is None:
+            return {}
+        confirmed = probe.parse(self._run(command), list(listed))
+        return {i: info for i, info in self._mine(confirmed).items() if info.owner}
 
     def _cancel(self, job_id: str) -> None:
         result = self._run(self.dialect.cancel_command(job_id))
@@ -364,15 +394,40 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         self.transport.put(str(local_path), target)
         return target
 
+    def _job_dir(self, job_id: str) -> str:
+        """The directory of this user's job ``job_id``, resolved through the job index:
+        the link ``<root>/ids/<id>`` that the job script made must point at exactly
+        ``<root>/jobs/<stamp>`` (the form :meth:`_context_for` creates). Never a path
+        joined from anything else, so no id or link can name a directory outside.
+
+        :raises JobNotFoundError: the job never started here, or its index entry is not a
+            link to one of this user's job directories.
+        """
+        if not self.valid_job_id(job_id):  # the public methods checked already; defence in depth
+            raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not a job id")
+        link = posixpath.join(self._root, "ids", job_id)
+        result = self.transport.run(["readlink", "--", link])
+        target = result.stdout.rstrip("\n")
+        if result.exit_status != 0 or not target:
+            raise JobNotFoundError(
+                job_id, message=f"No files for job {job_id!r}: it has not started, or is unknown")
+        jobs = posixpath.join(self._root, "jobs")
+        if posixpath.dirname(target) != jobs or not _STAMP.fullmatch(posixpath.basename(target)):
+            raise JobNotFoundError(
+                job_id, message=f"The index entry of job {job_id!r} does not point to one of this "
+                f"user's job directories ({target[:200]!r}); nothing was read")
+        return target
+
     def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
-        job_dir = posixpath.join(self._root, "ids", job_id)
+        """The files of the job's own directory (:meth:`_job_dir`), by the names listed."""
+        job_dir = self._job_dir(job_id)
         try:
             names = self.transport.listdir(job_dir)
         except TransferError as exc:
             raise JobNotFoundError(
                 job_id, message=f"No files for job {job_id!r}: it has not started, or is unknown"
             ) from exc
-        names = [n for n in names if not n.startswith(".")]
+        names = [n for n in names if not n.startswith(".") and "/" not in n]
         if name is not None:
             if name not in names:
                 raise TransferError(

@@ -46,6 +46,9 @@ class StatusProbe:
     :ivar stage: ``live`` or ``history`` (see the module docstring).
     :ivar list_command: for a live probe, the command listing a user's jobs (None: the
         probe cannot list); ``parse_list`` parses its result.
+    :ivar confirm_list: the listing shows every user's jobs in a format another user's job
+        name can forge records in (Slurm's qstat wrapper): the resource asks again, with
+        ``command`` for the listed ids only, and keeps what that answer confirms.
     """
 
     name: str
@@ -55,6 +58,7 @@ class StatusProbe:
     stage: ProbeStage = "live"
     list_command: Callable[[str], Command] | None = None
     parse_list: Callable[[CommandResult, str], list[JobInfo]] | None = None
+    confirm_list: bool = False
 
     def is_unavailable(self, result: CommandResult) -> bool:
         """True when ``result`` says the probe does not exist here."""

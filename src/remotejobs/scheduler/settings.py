@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from remotejobs.resource import BackendSettings
 
@@ -23,7 +23,7 @@ class BatchSettings(BackendSettings):
     #: login node).
     host: str | None = None
     #: SSH port; default from ``~/.ssh/config``, else 22.
-    port: int | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
     #: Default user when ``login()`` names none; default from ``~/.ssh/config``.
     username: str | None = None
     #: Private key; ``{user}`` is replaced by the login user (one key per user).
@@ -42,12 +42,16 @@ class BatchSettings(BackendSettings):
     #: Try the keys of a running ssh-agent.
     use_agent: bool = True
     #: Seconds to wait for the SSH connection and authentication.
-    connect_timeout: float = 15.0
+    connect_timeout: float = Field(default=15.0, gt=0, allow_inf_nan=False)
     #: Seconds one remote command may take before it is a transient error.
-    command_timeout: float = 120.0
+    command_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     #: Directory of the scheduler's commands; empty means the remote ``PATH``.
     bin_dir: str = ""
     #: Where job directories are created; relative to the remote home directory.
     job_root: str = ".remotejobs"
     #: Queue (partition) for jobs whose ``JobSpec`` names none.
     default_queue: str | None = None
+    #: Who may read job directories and files: ``private`` (directories 0700, files 0600;
+    #: the default) or ``group`` (0750/0640: for a ``job_root`` in a shared project
+    #: directory whose group must read the outputs). Jobs run under the matching umask.
+    job_permissions: Literal["private", "group"] = "private"

@@ -18,58 +18,75 @@ github.com/TheRoddyWMS/BatchEuphoria PBSJobManagerSpec.groovy ``outputFinished``
 with lines at column 0, and even blank lines, inside the job block. A line that is neither
 a header, an attribute nor a TAB continuation therefore continues the previous value after
 a newline (blank lines kept); a blank line ends a job only where the next job starts.
+
+Hostile values (issue 10): Slurm's wrapper (``print_job_full`` in ``slurm-wlm-torque``
+22.05.8 ``qstat``) prints ``Job_Name`` verbatim, so another user's job name can hold any
+line, whole forged records included. Lines are split at ``\n`` only (``str.splitlines``
+also splits at ``\x1c``, ``\x85``, ``\u2028`` ... inside a name). A record that cannot be
+read (no id, a continuation before any attribute, an attribute given twice, no
+``job_state``) is kept with a ``_malformed`` reason instead of failing the whole output:
+it may be another user's. Forged records cannot be told apart here: callers trust only
+records they asked for by id, and ignore an id that two records claim (see the dialect).
 """
 
 from __future__ import annotations
 
-__all__ = ["parse_full"]
+__all__ = ["MALFORMED", "parse_full"]
 
 _HEADER = "Job Id:"
+#: Key set on a record that could not be read (its value says why).
+MALFORMED = "_malformed"
 
 
 def parse_full(text: str) -> list[dict[str, str]]:
     """Jobs as ``{"Job_Id": id, "<attribute>": value, ...}`` dicts in output order, plus
-    ``"_layout": "tab"|"space"``.
+    ``"_layout": "tab"|"space"`` and, for a record that cannot be read, ``"_malformed"``.
 
-    :raises ValueError: a line that is neither a header, an attribute, a continuation nor
-        blank; or a job block without ``job_state``.
+    :raises ValueError: text before the first job header (this is not ``qstat -f``).
     """
     jobs: list[dict[str, str]] = []
     current: dict[str, str] | None = None
     last: str | None = None
     blanks = 0  # blank lines seen since the last non-blank line of the current block
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
         if not line.strip():
             blanks += 1
             continue
         if line.startswith(_HEADER):
             rest = line[len(_HEADER):]
-            job_id = rest.strip()
-            if not job_id:
-                raise ValueError(f"line {number}: job header without an id")
-            current = {"Job_Id": job_id, "_layout": "tab" if rest.startswith("\t") else "space"}
+            current = {"Job_Id": rest.strip(), "_layout": "tab" if rest.startswith("\t") else "space"}
+            if not current["Job_Id"]:
+                current[MALFORMED] = f"line {number}: job header without an id"
             jobs.append(current)
             last, blanks = None, 0
             continue
         if current is None:
             raise ValueError(f"line {number}: text outside a job block: {line[:80]!r}")
+        if MALFORMED in current:
+            continue
         tab_layout = current["_layout"] == "tab"
         if line.startswith("\t") and not (tab_layout and " = " in line):
             if last is None:
-                raise ValueError(f"line {number}: continuation line before any attribute")
+                current[MALFORMED] = f"line {number}: continuation line before any attribute"
+                continue
             current[last] += "\n" * blanks + line[1:]
             blanks = 0
             continue
         if (line.startswith("    ") or line.startswith("\t")) and " = " in line:
             name, _, value = line.strip().partition(" = ")
+            if name in current:
+                current[MALFORMED] = f"line {number}: attribute {name!r} given twice"
+                continue
             current[name] = value
             last, blanks = name, 0
             continue
         if last is None:
-            raise ValueError(f"line {number}: not a qstat -f attribute line: {line[:80]!r}")
+            current[MALFORMED] = f"line {number}: not a qstat -f attribute line: {line[:80]!r}"
+            continue
         current[last] += "\n" * (blanks + 1) + line  # a newline inside the value (module doc)
         blanks = 0
     for job in jobs:
-        if "job_state" not in job:
-            raise ValueError(f"job {job['Job_Id']} has no job_state")
+        if MALFORMED not in job and "job_state" not in job:
+            job[MALFORMED] = f"job {job['Job_Id'][:80]!r} has no job_state"
     return jobs

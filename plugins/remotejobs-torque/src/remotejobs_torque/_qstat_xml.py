@@ -9,6 +9,7 @@ an empty ``<Data/>`` or nothing at all.
 from __future__ import annotations
 
 from remotejobs.safexml import UnsafeXMLError, fromstring
+from remotejobs_torque._qstat_text import MALFORMED
 
 __all__ = ["parse_xml"]
 
@@ -16,8 +17,11 @@ __all__ = ["parse_xml"]
 def parse_xml(text: str) -> list[dict[str, str]]:
     """Jobs as flat ``{"Job_Id": id, "Resource_List.walltime": ..., ...}`` dicts.
 
-    :raises ValueError: not well-formed XML, a root other than ``Data``, or a ``Job``
-        without ``Job_Id`` or ``job_state``.
+    A ``Job`` without ``Job_Id`` or ``job_state`` is kept with a ``_malformed`` reason
+    (it may be another user's; the caller decides), never failing the whole document.
+
+    :raises ValueError: not well-formed XML, a DTD (see :mod:`remotejobs.safexml`), or a
+        root other than ``Data``.
     """
     body = text.strip()
     if not body:
@@ -41,6 +45,7 @@ def parse_xml(text: str) -> list[dict[str, str]]:
             else:
                 job[attribute.tag] = (attribute.text or "").strip()
         if not job.get("Job_Id") or "job_state" not in job:
-            raise ValueError("a <Job> lacks Job_Id or job_state")
+            job.setdefault("Job_Id", "")
+            job[MALFORMED] = "a <Job> lacks Job_Id or job_state"
         jobs.append(job)
     return jobs

@@ -24,6 +24,7 @@ part before the first ``.`` (``123``, ``123[]``, ``123[4]``), as section 6 advis
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -34,12 +35,14 @@ from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
-from remotejobs_torque._qstat_text import parse_full
+from remotejobs_torque._qstat_text import MALFORMED, parse_full
 from remotejobs_torque._qstat_xml import parse_xml
 from remotejobs_torque._states import STATE_MAP, info_from_attrs, needs_marker, resolve
 from remotejobs_torque.settings import TorqueSettings
 
 __all__ = ["TorqueDialect", "depend_value", "id_key"]
+
+log = logging.getLogger(__name__)
 
 # "123", "123.server.domain", arrays "123[]" and elements "123[4]" (with a suffix or
 # not). Never "all"/"ALL" (qdel deletes every job, adaptivecomputing/torque
@@ -188,9 +191,12 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         return {"auto": (xml, text), "xml": (xml,), "text": (text,)}[self.status_format]
 
     def _probe(self, name: str, *, xml: bool) -> StatusProbe:
+        # The text listing holds every user's records with job names printed verbatim
+        # (forgeable, see _qstat_text): the resource confirms it by asking for the ids.
         return StatusProbe(name, lambda ids: self._qstat(xml, ids), self.parse_status,
                            unavailable=_BAD_OPTION if xml else (),
-                           list_command=lambda _user: self._qstat(xml, ()), parse_list=self.parse_jobs)
+                           list_command=lambda _user: self._qstat(xml, ()), parse_list=self.parse_jobs,
+                           confirm_list=not xml)
 
     def needs_marker(self, info: JobInfo) -> bool:
         """A C job without a conclusive exit status (see :func:`_states.needs_marker`)."""
@@ -227,13 +233,36 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
             raise _pbs_pro(result, "it shows a job in state F (PBS Pro's finished state; Torque's is C)")
         return jobs
 
+    def _readable(self, result: CommandResult, *, unique: bool = True) -> list[dict[str, str]]:
+        """The records that can be read (and, with ``unique``, appear once). Malformed
+        records (maybe another user's hostile job name) are logged and left out instead of
+        failing the query; an id that two records claim is left out too (one is forged)."""
+        records: list[dict[str, str]] = []
+        seen: dict[str, int] = {}
+        for attrs in self._records(result):
+            if MALFORMED in attrs:
+                log.warning("qstat printed an unreadable record (job %r): %s; ignored",
+                            attrs.get("Job_Id", "")[:80], attrs[MALFORMED])
+            elif not self.valid_id(attrs["Job_Id"]):
+                log.warning("qstat printed a record with the malformed id %r; ignored", attrs["Job_Id"][:80])
+            else:
+                records.append(attrs)
+                key = id_key(attrs["Job_Id"])
+                seen[key] = seen.get(key, 0) + 1
+        twice = {k for k, n in seen.items() if n > 1} if unique else set()
+        for key in sorted(twice):
+            log.warning("qstat printed %d records for job %r: ambiguous (a forged record?), ignored",
+                        seen[key], key[:80])
+        return [a for a in records if id_key(a["Job_Id"]) not in twice]
+
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         """Infos keyed by the asked ids; unknown ids (stderr ``Unknown Job Id``, exit 153,
         or silently absent with the wrapper) are left out. C jobs without an exit status
-        are UNKNOWN with native_state ``C`` (see :func:`_states.needs_marker`)."""
+        are UNKNOWN with native_state ``C`` (see :func:`_states.needs_marker`). Records
+        that cannot be read, or claim an id twice, are left out (see :meth:`_readable`)."""
         wanted = {id_key(i): i for i in ids}
         infos: dict[str, JobInfo] = {}
-        for attrs in self._records(result):
+        for attrs in self._readable(result):
             asked = wanted.get(id_key(attrs["Job_Id"]))
             if asked is not None:
                 infos[asked] = info_from_attrs(asked, attrs)
@@ -243,8 +272,10 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         return self.status_command(())
 
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
-        """Every job of ``user`` (``Job_Owner`` before the ``@``), with ids as shown."""
-        return [info_from_attrs(a["Job_Id"], a) for a in self._records(result)
+        """Every job of ``user`` (``Job_Owner`` before the ``@``), with ids as shown. In the
+        text layouts this listing may hold records forged by another user's job name: the
+        text probe is ``confirm_list`` (the resource asks again for the ids)."""
+        return [info_from_attrs(a["Job_Id"], a) for a in self._readable(result, unique=False)
                 if a.get("Job_Owner", "").split("@")[0] == user]
 
     # -- cancel -------------------------------------------------------------------
