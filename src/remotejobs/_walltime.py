@@ -8,6 +8,8 @@ from datetime import timedelta
 __all__ = ["parse_walltime"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Longer walltimes are refused (10**20 minutes overflowed timedelta with a traceback).
+_MAX_WALLTIME = 3650 * 86400
 _SUFFIXED = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _CLOCK = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
 
@@ -19,7 +21,8 @@ def parse_walltime(text: str) -> timedelta:
     ``D-HH``, ``D-HH:MM``, ``D-HH:MM:SS`` (Slurm's ``--time`` forms,
     https://slurm.schedmd.com/sbatch.html#OPT_time).
 
-    :raises ValueError: anything else, or a zero walltime; the message lists the forms.
+    :raises ValueError: anything else, a zero walltime or one over 3650 days; the message
+        lists the forms.
     """
     value = text.strip().lower()
     seconds: float | None = None
@@ -37,6 +40,8 @@ def parse_walltime(text: str) -> timedelta:
             seconds = int(a) * 60 + int(b)
         else:  # minutes
             seconds = int(a) * 60
+    if seconds is not None and seconds > _MAX_WALLTIME:
+        raise ValueError(f"{text[:40]!r} is longer than {_MAX_WALLTIME // 86400} days")
     if seconds is None or seconds < 1:
         raise ValueError(
             f"{text!r} is not a walltime; use minutes (90), a unit (90m, 2h, 45s, 1d), "

@@ -228,9 +228,27 @@ class JobSpec(_Checked):
     @field_validator("environment")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not _ENV_NAME.match(key):
+        for key, item in value.items():
+            if not _ENV_NAME.fullmatch(key):  # fullmatch: "$" would let "NAME\n" through
                 raise ValueError(f"environment variable name {key!r} must match {_ENV_NAME.pattern}")
+            if "\0" in item:
+                raise ValueError(f"the value of environment variable {key} must not contain NUL "
+                                 "(a process environment cannot carry it)")
+        return value
+
+    @field_validator("arguments")
+    @classmethod
+    def _no_nul_arguments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, arg in enumerate(value):
+            if "\0" in arg:
+                raise ValueError(f"argument {index} must not contain NUL (an argv string cannot carry it)")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul_name(cls, value: str | None) -> str | None:
+        if value is not None and "\0" in value:
+            raise ValueError("must not contain NUL")
         return value
 
     @field_validator("walltime")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import re
 import threading
 import time
@@ -370,7 +371,17 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             self._active()
             job_id = self._checked_id(job_id_of(job))
             target = Path(local_dir)
-            target.mkdir(parents=True, exist_ok=True)
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TransferError(
+                    f"Cannot download into {str(target)!r}: {exc.strerror or exc}",
+                    path=str(target),
+                    hint="Give a directory that exists or can be created, and is writable",
+                ) from exc
+            if not os.access(target, os.W_OK | os.X_OK):
+                raise TransferError(f"Cannot download into {str(target)!r}: not writable",
+                                    path=str(target), hint="Give a writable directory")
             return self._download(job_id, target, name)
 
     def wait(

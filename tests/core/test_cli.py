@@ -93,3 +93,21 @@ def test_cancel_and_upload(run, tmp_path: Path) -> None:  # type: ignore[no-unty
     remote = run("upload", str(local), "inbox").stdout.strip()
     assert Path(remote).read_text() == "x"
     run("--json", "status", job_id)
+
+
+def test_hostile_cli_inputs_give_messages_not_tracebacks(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """-t 10**20 overflowed timedelta; rich markup in a name or id raised MarkupError;
+    a download into a file escaped as a raw OSError (issue 10, hole 6)."""
+    huge = run("submit", "-t", str(10**20), "/bin/true", check=False)
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr, huge.stderr
+    job_id = run("submit", "-J", "[/bold] [red]x[/nope]", "--", "/bin/true").stdout.strip()
+    table = run("status", job_id)
+    assert table.returncode == 0 and "Traceback" not in table.stderr and "[/bold]" in table.stdout
+    assert json.loads(run("--json", "status", job_id).stdout)[0]["name"] == "[/bold] [red]x[/nope]"
+    bad_id = run("cancel", "[/x]", check=False)
+    assert bad_id.returncode == 1 and "Traceback" not in bad_id.stderr and "[/x]" in bad_id.stderr
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep")
+    into_file = run("download", job_id, str(a_file), check=False)
+    assert into_file.returncode == 1 and "Cannot download into" in into_file.stderr, into_file.stderr
+    assert a_file.read_text() == "keep"

@@ -123,3 +123,21 @@ def test_site_fields_are_refused_by_a_backend_that_does_not_map_them(tmp_path) -
 def test_site_field_validation_names_the_rule(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         JobSpec(executable="/bin/true", **fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"environment": {"NAME\n": "v"}}, "environment"),  # "$" in a regex matches before a final newline
+        ({"environment": {"NAME": "a\0b"}}, "environment"),
+        ({"arguments": ["ok", "a\0b"]}, "arguments"),
+        ({"name": "a\0b"}, "name"),
+    ],
+)
+def test_nul_and_a_newline_in_env_names_are_refused_not_dropped(fields: dict[str, object], field: str) -> None:
+    """NUL cannot travel in argv or an environment: it used to be dropped silently."""
+    from remotejobs.errors import JobSpecValidationError
+
+    with pytest.raises(JobSpecValidationError) as err:
+        JobSpec(executable="x", **fields)
+    assert field in str(err.value)

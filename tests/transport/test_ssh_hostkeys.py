@@ -60,3 +60,57 @@ def test_changed_key_is_rejected_even_with_accept_new(
             make_transport(0, known_hosts=str(forged), host_key_policy=policy).run(["true"])
         assert "CHANGED" in str(info.value) and "man-in-the-middle" in str(info.value)
     assert forged.read_text() == before
+
+
+# -- marker and corrupt lines (issue 10, hole 6) -------------------------------------------
+def _other_key_line(cluster: dict[str, Any], names: str) -> str:
+    other = paramiko.Ed25519Key.from_private_key_file(cluster["users"][0]["key_file"])
+    return f"{names} {other.get_name()} {other.get_base64()}"
+
+
+def test_cert_authority_and_foreign_revoked_lines_are_honoured_like_openssh(
+    make_transport: MakeTransport, cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """A ``@cert-authority`` line (certificates: not used here) and a ``@revoked`` line for
+    another key do not stop a host whose key is listed; hashed names and wildcards match."""
+    line = cluster["ssh"]["known_hosts_line"]
+    names, key_type, key = line.split()
+    hashed = paramiko.HostKeys.hash_host(names)
+    for listed in (line, f"{hashed} {key_type} {key}", f"[127.0.0.*]:{cluster['ssh']['port']},x {key_type} {key}"):
+        known = tmp_path / "known_hosts"
+        known.write_text("\n".join([
+            "# comment", "",
+            "@cert-authority " + _other_key_line(cluster, "*"),
+            "@revoked " + _other_key_line(cluster, "*"),
+            "other.example ssh-foo AAAAB3NzaC1yc2EAAAADAQABAAABAQ==",  # unknown key type: skipped
+            listed,
+        ]) + "\n")
+        assert make_transport(0, known_hosts=str(known)).run(["true"]).exit_status == 0, listed
+
+
+def test_a_revoked_host_key_is_refused_permanently(
+    make_transport: MakeTransport, cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    line = cluster["ssh"]["known_hosts_line"]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"{line}\n@revoked {line}\n")
+    with pytest.raises(HostKeyError, match="revoked") as info:
+        make_transport(0, known_hosts=str(known)).run(["true"])
+    assert info.value.transient is False
+
+
+@pytest.mark.parametrize("corrupt", [
+    "just-one-field",
+    "host ssh-ed25519",
+    "host ssh-ed25519 !!!not-base64!!!",
+    "@bogus-marker host ssh-ed25519 AAAA",
+])
+def test_a_corrupt_known_hosts_line_is_a_permanent_error_naming_the_line(
+    make_transport: MakeTransport, cluster: dict[str, Any], tmp_path: Path, corrupt: str
+) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text(f"{cluster['ssh']['known_hosts_line']}\n{corrupt}\n")
+    with pytest.raises(HostKeyError) as info:
+        make_transport(0, known_hosts=str(known)).run(["true"])
+    assert info.value.transient is False
+    assert "line 2" in str(info.value) and str(known) in str(info.value)

@@ -152,3 +152,29 @@ def test_home_is_cached(transport: SSHTransport) -> None:
 
     transport.run = counting_run  # type: ignore[method-assign]
     assert transport.home() == first and calls == []
+
+
+def test_an_interrupted_upload_leaves_no_temporary_file(
+    transport: SSHTransport, remote_dir: str, tmp_path: Path, cluster_users: list[dict[str, Any]]
+) -> None:
+    """The connection is cut (sshd killed) in the middle of an upload: its temporary file
+    cannot be removed then, and is removed by the next upload (issue 10, hole 6)."""
+    from .conftest import kill_server_side
+
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(16 << 20))
+    cut: list[bool] = []
+
+    def cut_once(done: int, total: int) -> None:
+        if not cut and done > (1 << 20):
+            cut.append(True)
+            kill_server_side(transport)
+
+    try:
+        transport.put(str(source), f"{remote_dir}/data.bin", progress=cut_once)
+    except TransferError:
+        transport.put(str(source), f"{remote_dir}/data.bin")  # the retry the caller makes
+    assert cut, "the connection was never cut"
+    folder = Path(cluster_users[0]["home"]) / remote_dir
+    assert sorted(os.listdir(folder)) == ["data.bin"], "a temporary file was left behind"
+    assert _sha(folder / "data.bin") == _sha(source)

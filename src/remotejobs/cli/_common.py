@@ -168,7 +168,7 @@ class Ctx:
             try:
                 self._agent = connect(start=True)
             except AgentError as exc:
-                err.print(f"warning: {exc}", highlight=False)
+                err.print(f"warning: {exc}", highlight=False, markup=False)
                 self.no_agent = True
                 return None
         return self._agent

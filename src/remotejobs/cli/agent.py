@@ -57,7 +57,7 @@ def start(ctx: Ctx, idle_timeout: float) -> None:
     hello = client.request("hello")
     client.close()
     ctx.emit({**hello, "socket": str(socket_path())},
-             lambda: out.print(f"agent pid {hello['pid']} on {socket_path()}", highlight=False))
+             lambda: out.print(f"agent pid {hello['pid']} on {socket_path()}", highlight=False, markup=False))
 
 
 @agent.command()
@@ -78,7 +78,7 @@ def stop(ctx: Ctx) -> int:
     deadline = time.monotonic() + 10
     while socket_path().exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    ctx.emit({"stopped": True}, lambda: out.print("Agent stopped", highlight=False))
+    ctx.emit({"stopped": True}, lambda: out.print("Agent stopped", highlight=False, markup=False))
     return EXIT_OK
 
 
@@ -96,17 +96,17 @@ def status(ctx: Ctx) -> int:
         client = connect(start=False)
     if client is None:
         ctx.emit({"running": False, "socket": str(socket_path())},
-                 lambda: out.print(f"No agent is running (socket {socket_path()})", highlight=False))
+                 lambda: out.print(f"No agent is running (socket {socket_path()})", highlight=False, markup=False))
         return EXIT_FAILED
     hello, sessions = client.request("hello"), client.request("sessions")
     client.close()
 
     def human() -> None:
-        out.print(f"agent pid {hello['pid']} on {socket_path()}", highlight=False)
+        out.print(f"agent pid {hello['pid']} on {socket_path()}", highlight=False, markup=False)
         for s in sessions:
             since = datetime.fromtimestamp(s["since"], UTC).astimezone().strftime("%H:%M:%S")
             out.print(f"  {s['user']} on {s['resource']} ({s['backend']}) since {since}, idle {s['idle_seconds']}s",
-                      highlight=False)
+                      highlight=False, markup=False)
 
     ctx.emit({"running": True, **hello, "socket": str(socket_path()), "sessions": sessions}, human)
     return EXIT_OK

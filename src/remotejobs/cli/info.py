@@ -27,9 +27,9 @@ def backends(ctx: Ctx) -> None:
 
     def human() -> None:
         for n in names:
-            out.print(n, highlight=False)
+            out.print(n, highlight=False, markup=False)
         for plugin, error in failures.items():
-            err.print(f"plugin {plugin!r} failed to load: {error}", highlight=False)
+            err.print(f"plugin {plugin!r} failed to load: {error}", highlight=False, markup=False)
 
     ctx.emit({"backends": names, "failed_plugins": failures}, human)
 
@@ -48,7 +48,7 @@ def resources(ctx: Ctx) -> None:
 
     def human() -> None:
         for name, backend in rows.items():
-            out.print(f"{name}\t{backend}", highlight=False)
+            out.print(f"{name}\t{backend}", highlight=False, markup=False)
 
     ctx.emit({"resources": rows, "config": config.source}, human)
 

@@ -185,11 +185,12 @@ def cancel(ctx: Ctx, job_ids: tuple[str, ...]) -> int:
         for row in rows:
             if not row["found"]:
                 err.print(f"error: Job {row['id']!r} not found [resource {resource.name!r}, "
-                          f"user {resource.user!r}]", highlight=False)
+                          f"user {resource.user!r}]", highlight=False, markup=False)
             elif row["cancelled"]:
-                out.print(f"Cancel requested for {row['id']}", highlight=False)
+                out.print(f"Cancel requested for {row['id']}", highlight=False, markup=False)
             else:
-                out.print(f"Job {row['id']} already ended ({row['state']}); nothing to cancel", highlight=False)
+                out.print(f"Job {row['id']} already ended ({row['state']}); nothing to cancel",
+                          highlight=False, markup=False)
 
     ctx.emit(rows, human)
     return EXIT_FAILED if any(not r["found"] for r in rows) else EXIT_OK

@@ -51,7 +51,7 @@ def jobtypes(ctx: Ctx, name: str | None) -> None:
 
 def _list(types: dict[str, JobType]) -> None:
     if not types:
-        out.print("No job types (see: remotejobs jobtypes --help)", highlight=False)
+        out.print("No job types (see: remotejobs jobtypes --help)", highlight=False, markup=False)
     for name, job_type in types.items():
         line = f"{name} is {job_type.kind}" + (f": {job_type.description}" if job_type.description else "")
         out.print(escape(line), highlight=False)
@@ -179,7 +179,7 @@ def submit_job_type(ctx: Ctx, type_name: str, words: Sequence[str], options: Seq
 
     def human() -> None:
         for n, i in infos.items():
-            out.print(f"{n}\t{i.id}\t{i.state.value}", highlight=False)
+            out.print(f"{n}\t{i.id}\t{i.state.value}", highlight=False, markup=False)
 
     ctx.emit(data, human)
     return EXIT_OK if all(i.state is JobState.COMPLETED for i in infos.values()) else EXIT_FAILED

@@ -52,7 +52,7 @@ def login(ctx: Ctx, resource_name: str | None, user: str | None, ask_password: b
         resource.login(ctx.user, password)
     del password
     ctx.emit({"resource": resource.name, "user": resource.user, "logged_in": True},
-             lambda: out.print(f"Logged in to {resource.name} as {resource.user}", highlight=False))
+             lambda: out.print(f"Logged in to {resource.name} as {resource.user}", highlight=False, markup=False))
 
 
 @click.command()
@@ -74,7 +74,7 @@ def logout(ctx: Ctx, resource_name: str | None) -> None:
         resource = ctx.open()
     resource.logout()
     ctx.emit({"resource": resource.name, "logged_out": True},
-             lambda: out.print(f"Logged out of {resource.name}", highlight=False))
+             lambda: out.print(f"Logged out of {resource.name}", highlight=False, markup=False))
 
 
 @click.command()
@@ -99,9 +99,9 @@ def session(ctx: Ctx) -> None:
     def human() -> None:
         via = " through the session agent" if client is not None else ""
         out.print(f"User {resource.user} is logged in to {resource.name} ({resource.backend_name}){via}",
-                  highlight=False)
+                  highlight=False, markup=False)
         for s in held:
-            out.print(f"  agent session: {s['user']}, idle {s['idle_seconds']}s", highlight=False)
+            out.print(f"  agent session: {s['user']}, idle {s['idle_seconds']}s", highlight=False, markup=False)
 
     ctx.emit(row, human)
 
@@ -118,7 +118,7 @@ def ping(ctx: Ctx) -> int:
     ok = ctx.open().ping()
     ctx.emit({"resource": ctx.resource_name, "reachable": ok},
              lambda: out.print(f"{ctx.resource_name}: {'reachable' if ok else 'NOT reachable'}",
-                               highlight=False))
+                               highlight=False, markup=False))
     return 0 if ok else EXIT_TRANSIENT
 
 

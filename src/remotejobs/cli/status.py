@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from remotejobs.cli._common import WALLTIME, Ctx, out, pass_ctx, password_options
 from remotejobs.errors import JobNotFoundError
@@ -42,7 +42,7 @@ def job_table(infos: Sequence[JobInfo]) -> Table:
     table.add_column("SUBMITTED", no_wrap=True)
     table.add_column("REASON", overflow="fold", ratio=1)
     for i in infos:
-        table.add_row(*(escape(c) for c in (
+        table.add_row(*(Text(c) for c in (
             i.id, i.name or "", i.state.value, "" if i.exit_code is None else str(i.exit_code),
             _when(i.submit_time), i.reason or "")))
     return table

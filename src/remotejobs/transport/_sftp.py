@@ -78,11 +78,14 @@ def upload(
     remote_path: str,
     progress: Progress,
     expected_sha256: Callable[[str], str] | None = None,
+    orphans: set[str] | None = None,
 ) -> None:
     """Copy ``local_path`` to ``remote_path`` (absolute) atomically.
 
     ``expected_sha256(tmp_path)`` -- when given -- returns the remote digest of the temporary
     file; it must equal the local digest or TransferError (not transient) is raised.
+    ``orphans`` collects the temporary file when a failure (a cut connection) also
+    prevents removing it; :func:`remove_orphans` removes them on a later connection.
     """
     tmp = _temp_name(remote_path)
     with open(local_path, "rb") as src:
@@ -116,9 +119,26 @@ def upload(
             if progress is not None and size == 0:
                 progress(0, 0)
         except BaseException:
-            with contextlib.suppress(Exception):
+            try:
                 client.remove(tmp)
+            except FileNotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - the connection is gone: remove it next time
+                if orphans is not None:
+                    orphans.add(tmp)
             raise
+
+
+def remove_orphans(client: paramiko.SFTPClient, orphans: set[str]) -> None:
+    """Remove the temporary files of earlier interrupted uploads (see :func:`upload`)."""
+    for tmp in list(orphans):
+        try:
+            client.remove(tmp)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue  # still unreachable or not ours to remove: try again next time
+        orphans.discard(tmp)
 
 
 def download(

@@ -81,6 +81,8 @@ class SSHTransport(CommandTransport):
         self._lock = threading.Lock()
         self._home: str | None = None
         self._finalizer: weakref.finalize[..., SSHTransport] | None = None
+        #: Temporary files of interrupted uploads, removed by the next upload.
+        self._orphans: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SSHTransport({self.description!r})"
@@ -233,7 +235,11 @@ class SSHTransport(CommandTransport):
         except OSError as exc:
             raise TransferError(f"Cannot read {local_path}: {exc.strerror or exc}", path=local_path,
                                 user=self.user) from exc
-        self._sftp("upload to", target, lambda c: _sftp.upload(c, local_path, target, progress, checker))
+        def op(client: paramiko.SFTPClient) -> None:
+            _sftp.remove_orphans(client, self._orphans)
+            _sftp.upload(client, local_path, target, progress, checker, self._orphans)
+
+        self._sftp("upload to", target, op)
 
     def get(self, remote_path: str, local_path: str, *, progress: ProgressCallback | None = None,
             verify: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal
 
@@ -68,9 +69,9 @@ class LsfWebSettings(BackendSettings):
     #: A CA bundle file to verify the server's TLS certificate with (TLS is always verified).
     ca_bundle: str | None = None
     #: Seconds to wait for a connection.
-    connect_timeout: float = Field(default=10.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     #: Seconds to wait for an answer.
-    read_timeout: float = Field(default=60.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     #: How often an idempotent request is retried after a transient failure.
     retries: int = Field(default=2, ge=0, le=5)
     #: A file that keeps session tokens across processes (mode 0600; never passwords).
@@ -88,6 +89,13 @@ class LsfWebSettings(BackendSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle_exists(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(os.path.expanduser(value)):
+            raise ValueError(f"the CA certificate file {value!r} does not exist")
+        return os.path.expanduser(value) if value is not None else None
 
     @field_validator("token_url")
     @classmethod
