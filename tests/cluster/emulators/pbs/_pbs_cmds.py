@@ -41,6 +41,9 @@ def _parse(argv: list[str], flags: str, with_arg: str) -> tuple[dict[str, str], 
     i = 0
     while i < len(argv):
         arg = argv[i]
+        if arg == "--" and not rest:  # getopt(3), which qstat.c/qdel.c use: "--" ends the options
+            rest.extend(argv[i + 1:])
+            break
         if arg.startswith("-") and len(arg) > 1 and not rest:
             j = 1
             while j < len(arg):
