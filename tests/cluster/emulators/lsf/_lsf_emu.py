@@ -130,6 +130,9 @@ def user_dir(user: str, create: bool = False) -> str:
 def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # The server's records must not depend on the submitter's umask (remotejobs submits
+    # under umask 077): real LSF keeps job state in mbatchd, readable by every bjobs.
+    os.fchmod(fd, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
