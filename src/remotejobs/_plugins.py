@@ -2,12 +2,12 @@
 
 Every entry point of the group ``remotejobs.plugins`` names a plugin module; each is
 registered with one :class:`pluggy.PluginManager`, and the registration hooks are then called
-once each, through ``pm.hook.remotejobs_register_backends`` and
-``pm.hook.remotejobs_register_dataset_sources`` (so pluggy's ordering, ``tryfirst``/
-``trylast``, wrappers and tracing all apply). A plugin that fails to import, to register or
-in its hook is recorded in ``registry.failures`` and reported only when one of its backends
-is asked for; the other plugins keep working (after a hook failure the call is repeated
-without the failed plugin, on a cleared registry). Environment switches:
+once each, through ``pm.hook.remotejobs_register_backends``,
+``pm.hook.remotejobs_register_dataset_sources`` and ``pm.hook.remotejobs_register_launchers``
+(so pluggy's ordering, ``tryfirst``/``trylast``, wrappers and tracing all apply). A plugin
+that fails to import, to register or in its hook is recorded in ``registry.failures`` and
+reported only when one of its backends is asked for; the other plugins keep working (after
+a hook failure the call is repeated without the failed plugin, on a cleared registry). Environment switches:
 
 - ``REMOTEJOBS_DISABLE_PLUGIN_AUTOLOAD=1``: load no entry points (only ``local``).
 - ``REMOTEJOBS_PLUGINS=a,b``: load only the named entry points.
@@ -33,6 +33,9 @@ HOOK = "remotejobs_register_backends"
 #: Dataset source kinds of the core, registered before the plugins' hooks run.
 BUILTIN_DATASET_SOURCES = {"directory": "remotejobs.datasets.directory:DirectorySource"}
 log = logging.getLogger(__name__)
+#: Launchers of the core, registered before the plugins' hooks run.
+BUILTIN_LAUNCHERS = {"multiple": "remotejobs.launchers:MultipleLauncher", "srun": "remotejobs.launchers:SrunLauncher",
+                     "mpirun": "remotejobs.launchers:MpirunLauncher"}
 _lock = threading.Lock()
 _registry: BackendRegistry | None = None
 
@@ -69,8 +72,9 @@ def add_plugin(registry: BackendRegistry, pm: pluggy.PluginManager, plugin: obje
 
 
 def register_backends(registry: BackendRegistry, pm: pluggy.PluginManager) -> None:
-    """Call ``pm.hook.remotejobs_register_backends(registry=registry)`` and then
-    ``pm.hook.remotejobs_register_dataset_sources(registry=registry)``, once for all plugins.
+    """Call ``pm.hook.remotejobs_register_backends(registry=registry)``, then
+    ``pm.hook.remotejobs_register_dataset_sources(registry=registry)`` and
+    ``pm.hook.remotejobs_register_launchers(registry=registry)``, once for all plugins.
 
     When a plugin's hook raises, that plugin is recorded as failed and unregistered, the
     registry's backends and sources are cleared and the calls are repeated for the remaining
@@ -79,9 +83,12 @@ def register_backends(registry: BackendRegistry, pm: pluggy.PluginManager) -> No
         registry._clear_backends()
         for kind, target in BUILTIN_DATASET_SOURCES.items():
             registry.add_dataset_source(kind, target)
+        for name, target in BUILTIN_LAUNCHERS.items():
+            registry.add_launcher(name, target)
         try:
             pm.hook.remotejobs_register_backends(registry=registry)
             pm.hook.remotejobs_register_dataset_sources(registry=registry)
+            pm.hook.remotejobs_register_launchers(registry=registry)
             return
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the others
             culprit = _culprit(pm, exc.__traceback__)
@@ -96,7 +103,8 @@ def register_backends(registry: BackendRegistry, pm: pluggy.PluginManager) -> No
 def _culprit(pm: pluggy.PluginManager, tb: TracebackType | None) -> str | None:
     """The name of the plugin whose hook implementation is on the traceback."""
     impls = [*pm.hook.remotejobs_register_backends.get_hookimpls(),
-             *pm.hook.remotejobs_register_dataset_sources.get_hookimpls()]
+             *pm.hook.remotejobs_register_dataset_sources.get_hookimpls(),
+             *pm.hook.remotejobs_register_launchers.get_hookimpls()]
     codes = {impl.function.__code__: impl.plugin_name for impl in impls if hasattr(impl.function, "__code__")}
     while tb is not None:
         name = codes.get(tb.tb_frame.f_code)

@@ -22,7 +22,8 @@ import pluggy
 if TYPE_CHECKING:
     from remotejobs.registry import BackendRegistry
 
-__all__ = ["hookimpl", "hookspec", "remotejobs_register_backends", "remotejobs_register_dataset_sources"]
+__all__ = ["hookimpl", "hookspec", "remotejobs_register_backends", "remotejobs_register_dataset_sources",
+           "remotejobs_register_launchers"]
 
 hookspec = pluggy.HookspecMarker("remotejobs")
 hookimpl = pluggy.HookimplMarker("remotejobs")
@@ -55,4 +56,18 @@ def remotejobs_register_dataset_sources(registry: BackendRegistry) -> None:
     Called through the plugin manager right after :func:`remotejobs_register_backends`,
     with the same failure isolation; a plugin may implement either hook or both. The
     built-in kind is ``directory``.
+    """
+
+
+@hookspec
+def remotejobs_register_launchers(registry: BackendRegistry) -> None:
+    """Register launchers with ``registry.add_launcher(name, "pkg.module:Class")``, where
+    the class subclasses :class:`remotejobs.launchers.Launcher` (for a starter command in
+    front of the program, :class:`~remotejobs.launchers.PrefixLauncher`: ``aprun``,
+    ``jsrun``). ``JobSpec(launcher=name)`` then uses it on the resources it declares
+    (:attr:`~remotejobs.launchers.Launcher.schedulers`).
+
+    Called through the plugin manager after :func:`remotejobs_register_dataset_sources`,
+    with the same failure isolation. The built-in launchers are ``multiple``, ``srun``
+    and ``mpirun``; a name already registered makes this plugin fail.
     """

@@ -171,6 +171,16 @@ class JobSpec(_Checked):
     array: str | None = Field(default=None, pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
     #: Start condition on jobs of the same resource (the scheduler enforces it).
     depends_on: Dependency | DependencyGroup | None = None
+    #: How the program starts (:mod:`remotejobs.launchers`): None once, ``"multiple"``
+    #: ``nodes * processes_per_node`` copies, ``"srun"``, ``"mpirun"``, or a plugin's.
+    launcher: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+    #: Run before the program in the job's shell: a remote file (a ``str``; sourced, so it
+    #: may ``module load`` or export; relative: to the working directory) or an argv list
+    #: (run as one quoted command). A failure ends the job with its status.
+    pre_launch: str | tuple[str, ...] | None = None
+    #: Run after the program, whatever its outcome (file or argv, as ``pre_launch``); its
+    #: failure fails a job whose program succeeded.
+    post_launch: str | tuple[str, ...] | None = None
 
     # Site fields: each is mapped by a backend that declares it (``spec_fields``) or the
     # submission is refused with an UnsupportedOperationError naming field and backend.
@@ -224,6 +234,17 @@ class JobSpec(_Checked):
         if self.email_on and self.email is None:
             raise ValueError("email_on needs email")
         return self
+
+    @field_validator("pre_launch", "post_launch")
+    @classmethod
+    def _launch_step(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        words = (value,) if isinstance(value, str) else value or ()
+        if isinstance(value, tuple) and not value:
+            raise ValueError("an argv list needs at least the program")
+        if any(not w or "\0" in w or "\n" in w for w in words[:1]) or any("\0" in w for w in words):
+            raise ValueError("must be a file path or an argv list without NUL; a path or program "
+                             "is non-empty and has no newline")
+        return value
 
     @field_validator("environment")
     @classmethod

@@ -13,9 +13,16 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from remotejobs.errors import BackendConflictError, BackendLoadError, BackendNotFoundError, PluginError
+from remotejobs.errors import (
+    BackendConflictError,
+    BackendLoadError,
+    BackendNotFoundError,
+    PluginError,
+    UnsupportedOperationError,
+)
 
 if TYPE_CHECKING:
+    from remotejobs.launchers import Launcher
     from remotejobs.resource import ComputeResource
 
 __all__ = ["BackendInfo", "BackendRegistry", "PluginFailure"]
@@ -55,6 +62,8 @@ class BackendRegistry:
         self.conflicts: dict[str, BackendConflictError] = {}
         #: Dataset source kinds (``[datasets.<name>] source = KIND``) -> class or "module:Class".
         self.dataset_sources: dict[str, object] = {}
+        #: Launcher names (``JobSpec.launcher``) -> Launcher subclass or "module:Class".
+        self.launchers: dict[str, object] = {}
         self._plugins: dict[str, str] = {}  # plugin name -> distribution
         self._modules: dict[str, str] = {}  # plugin module name -> plugin name
 
@@ -70,6 +79,7 @@ class BackendRegistry:
         self._backends.clear()
         self.conflicts.clear()
         self.dataset_sources.clear()
+        self.launchers.clear()
 
     def _caller_plugin(self) -> str:
         """The plugin whose code called :meth:`add`: the caller's module, or its top-level
@@ -174,3 +184,42 @@ class BackendRegistry:
         if kind in self.dataset_sources:
             raise PluginError(f"Dataset source kind {kind!r} is already registered")
         self.dataset_sources[kind] = target
+
+    def add_launcher(self, name: str, target: object) -> None:
+        """Register a launcher (from a ``remotejobs_register_launchers`` hook): ``target``
+        is a :class:`~remotejobs.launchers.Launcher` subclass or a ``"module:Class"``
+        string, imported on first use. ``name`` is what ``JobSpec.launcher`` says.
+
+        :raises PluginError: ``name`` is not lowercase kebab-case, or already registered
+            (the plugin is then reported as failed).
+        """
+        if not _NAME.match(name):
+            raise PluginError(f"Launcher name {name!r} must be lowercase kebab-case")
+        if name in self.launchers:
+            raise PluginError(f"Launcher {name!r} is already registered")
+        self.launchers[name] = target
+
+    def launcher(self, name: str) -> Launcher:
+        """A new instance of launcher ``name``.
+
+        :raises UnsupportedOperationError: no launcher of that name is installed (the
+            message lists the installed ones).
+        :raises BackendLoadError: its class could not be imported, or is not a Launcher.
+        """
+        from remotejobs.launchers import Launcher
+
+        if name not in self.launchers:
+            raise UnsupportedOperationError(
+                f"No launcher named {name!r} is installed; installed: {', '.join(sorted(self.launchers))}",
+                hint="Use one of those, or install the plugin that provides it")
+        target = self.launchers[name]
+        if isinstance(target, str):
+            module_name, _, attr = target.partition(":")
+            try:
+                target = getattr(importlib.import_module(module_name), attr)
+            except Exception as exc:
+                raise BackendLoadError(f"Launcher {name!r} could not be imported from {target!r}: {exc!r}",
+                                       hint="Reinstall the plugin that provides it") from exc
+        if not (isinstance(target, type) and issubclass(target, Launcher)):
+            raise BackendLoadError(f"Launcher {name!r} target {target!r} is not a remotejobs.launchers.Launcher")
+        return target()

@@ -38,6 +38,7 @@ from remotejobs.job import Job, JobRef, job_id_of
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info, requested_site_fields
 
 if TYPE_CHECKING:
+    from remotejobs.launchers import Launcher
     from remotejobs.workflow.conditions import Condition
 
 __all__ = ["BackendSettings", "ComputeResource", "SettingsT_co"]
@@ -100,6 +101,8 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     #: The site fields of :class:`JobSpec` (:data:`remotejobs.models.SITE_FIELDS`) this
     #: backend maps; a spec setting any other is refused before anything is sent.
     spec_fields: ClassVar[frozenset[str]] = frozenset()
+    #: Whether ``JobSpec.pre_launch``/``post_launch`` are honoured (refused otherwise).
+    launch_steps: ClassVar[bool] = False
     #: How an array element's id is written: ``{id}`` the array's id, ``{index}`` the
     #: element's index (``"{id}_{index}"`` on Slurm); None when elements have no own id.
     array_element_format: ClassVar[str | None] = None
@@ -187,6 +190,25 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         """True when ``job_id`` is in this backend's id grammar (:attr:`job_id_pattern`).
         Every public method checks ids with it before the backend sees them."""
         return self.job_id_pattern.fullmatch(job_id) is not None
+
+    def supports_launcher(self, launcher: Launcher) -> bool:
+        """True when jobs here can start with ``launcher`` (``JobSpec.launcher``); a spec
+        naming another is refused before anything is sent. Default: none."""
+        return False
+
+    def launchers(self) -> list[str]:
+        """Names of the installed launchers this resource supports."""
+        from remotejobs._plugins import get_registry
+
+        registry = get_registry()
+        out = []
+        for name in sorted(registry.launchers):
+            try:
+                if self.supports_launcher(registry.launcher(name)):
+                    out.append(name)
+            except RemoteJobsError as exc:  # a broken launcher plugin hides only itself
+                log.warning("launcher %r is unusable: %s", name, exc)
+        return out
 
     def password_required(self) -> bool:
         """True when :meth:`login` cannot succeed without a password, leaving saved
@@ -305,6 +327,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             if spec.array is not None:
                 self._require(Capability.ARRAYS, "job arrays")
             self._check_site_fields(spec)
+            self._check_launch(spec)
             if spec.depends_on is not None:
                 self._require(Capability.DEPENDENCIES, "job dependencies")
                 if getattr(spec.depends_on, "join", "all") == "any":
@@ -473,6 +496,25 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
                 resource=self.name, user=self._user,
                 hint=f"Leave them unset for this resource; it maps: {', '.join(sorted(self.spec_fields)) or 'none'}",
             )
+
+    def _check_launch(self, spec: JobSpec) -> None:
+        """:raises UnsupportedOperationError: ``spec.launcher`` is not installed or not
+        supported here, or ``pre_launch``/``post_launch`` are set where :attr:`launch_steps`
+        is False (naming field and backend), before anything reaches the resource."""
+        steps = [f for f in ("pre_launch", "post_launch") if getattr(spec, f) is not None]
+        if steps and not self.launch_steps:
+            raise UnsupportedOperationError(
+                f"Backend {self.backend_name!r} cannot honour JobSpec field(s) {', '.join(steps)}",
+                resource=self.name, user=self._user, hint="Leave them unset for this resource")
+        if spec.launcher is None:
+            return
+        from remotejobs._plugins import get_registry
+
+        if not self.supports_launcher(get_registry().launcher(spec.launcher)):
+            raise UnsupportedOperationError(
+                f"Backend {self.backend_name!r} cannot honour JobSpec field launcher={spec.launcher!r}",
+                resource=self.name, user=self._user,
+                hint=f"Launchers this resource supports: {', '.join(self.launchers()) or 'none'}")
 
     def _unsupported(self, capability: Capability, what: str) -> UnsupportedOperationError:
         return UnsupportedOperationError(

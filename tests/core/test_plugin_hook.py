@@ -50,7 +50,8 @@ def test_hook_goes_through_the_plugin_manager_in_pluggy_order() -> None:
         setattr(module, "order", order)  # noqa: B010 - the plugin modules' shared record
     registry, calls = _registry(("late", late), ("early", early), ("plain", plain))
     # one call of each hook, seen by pluggy's monitoring
-    assert calls == ["remotejobs_register_backends", "remotejobs_register_dataset_sources"]
+    assert calls == ["remotejobs_register_backends", "remotejobs_register_dataset_sources",
+                     "remotejobs_register_launchers"]
     assert order == ["early", "plain", "late"]
     assert registry.names() == ["early", "late", "plain"]
     info = registry.info("early")

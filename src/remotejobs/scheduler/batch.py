@@ -33,6 +33,7 @@ from remotejobs.errors import (
     TransferError,
     TransportError,
 )
+from remotejobs.launchers import Launcher
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import ComputeResource, type_arguments
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
@@ -90,6 +91,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
+    #: The job script runs pre_launch/post_launch (see scheduler/script.py).
+    launch_steps: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -131,6 +134,11 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
     def valid_job_id(self, job_id: str) -> bool:
         """The dialect's id grammar decides (:attr:`SchedulerDialect.job_id_pattern`)."""
         return self.dialect.valid_id(job_id)
+
+    def supports_launcher(self, launcher: Launcher) -> bool:
+        """Any launcher for any scheduler (``schedulers`` None), or one that names this
+        resource's dialect (``srun``: ``slurm``)."""
+        return launcher.schedulers is None or self.dialect.name in launcher.schedulers
 
     # -- session --------------------------------------------------------------------
     def _make_transport(self, username: str | None, password: str | None) -> CommandTransport:

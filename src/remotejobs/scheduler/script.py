@@ -7,6 +7,12 @@ The script records, under ``index_dir``, a link ``<id>`` to the job directory an
 the program ends, ``<id>.exit`` holding its exit status (or ``signal`` when the job was
 terminated by a signal). A job that has left the scheduler's memory is resolved from this
 marker instead of being assumed COMPLETED.
+
+A job with a launcher, ``pre_launch`` or ``post_launch`` runs them in one subshell: the
+pre-launch step (a sourced file or a quoted argv), the launcher's text
+(:meth:`remotejobs.launchers.Launcher.render`), then the post-launch step; the subshell
+forwards TERM to the processes it started. A job with none of them runs the program
+directly, as before launchers existed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from remotejobs.errors import SchedulerError
 from remotejobs.models import JobInfo, JobState
 
 if TYPE_CHECKING:
+    from remotejobs.launchers import Launcher
     from remotejobs.models import JobSpec
     from remotejobs.scheduler.dialect import ScriptContext
 
@@ -37,7 +44,7 @@ mkdir -p "$__rj_index" && ln -sfn {job_dir} "$__rj_index/$__rj_id"
 __rj_mark() {{ printf '%s\\n' "$1" > "$__rj_index/$__rj_id.exit.tmp" && \
 mv -f "$__rj_index/$__rj_id.exit.tmp" "$__rj_index/$__rj_id.exit"; }}
 cd {workdir} || {{ __rj_mark 127; exit 127; }}
-{exports}{command} &
+{exports}{start}
 __rj_child=$!
 trap 'kill -TERM "$__rj_child" 2>/dev/null; __rj_mark {signal}; exit 143' TERM INT USR2
 wait "$__rj_child"
@@ -47,10 +54,57 @@ exit "$__rj_rc"
 """
 
 
+# The launch subshell: TERM (a cancel, the walltime) reaches the processes it started.
+_LAUNCH = """\
+(
+trap 'kill -TERM $(jobs -p) 2>/dev/null; exit 143' TERM
+{pre}{launch}
+__rj_rc=$?
+{post}exit "$__rj_rc"
+) &"""
+
+
+def _step(step: str | tuple[str, ...]) -> str:
+    """A pre/post-launch step as one shell command: a file is sourced (``./`` before a
+    relative path, so ``.`` does not search PATH), an argv list runs quoted."""
+    if isinstance(step, str):
+        return ". " + shlex.quote(step if step.startswith("/") else "./" + step)
+    return shlex.join(step)
+
+
+def launch_body(spec: JobSpec, command: str, launcher: Launcher | None) -> str:
+    """The lines that start ``command`` (quoted) in the background, so that ``$!`` is
+    the process the script waits for: the command itself, or the launch subshell."""
+    from remotejobs.launchers import Launch
+
+    if launcher is None and spec.pre_launch is None and spec.post_launch is None:
+        return f"{command} &"
+    launch = Launch(command=command, nodes=spec.nodes, processes_per_node=spec.processes_per_node,
+                    cores_per_process=spec.cores_per_process)
+    text = launcher.render(launch) if launcher is not None else f'{command} &\nwait "$!"'
+    pre = f"{_step(spec.pre_launch)} || exit $?\n" if spec.pre_launch is not None else ""
+    post = ""
+    if spec.post_launch is not None:
+        post = f'{_step(spec.post_launch)} || {{ __rj_s=$?; [ "$__rj_rc" -ne 0 ] || __rj_rc=$__rj_s; }}\n'
+    return _LAUNCH.format(pre=pre, launch=text, post=post)
+
+
+def resolve_launcher(spec: JobSpec) -> Launcher | None:
+    """The registered launcher ``spec.launcher`` names (None for none).
+
+    :raises UnsupportedOperationError: no launcher of that name is installed."""
+    if spec.launcher is None:
+        return None
+    from remotejobs._plugins import get_registry
+
+    return get_registry().launcher(spec.launcher)
+
+
 def render_script(
     spec: JobSpec, ctx: ScriptContext, directives: list[str], job_id_expr: str
 ) -> str:
-    """Render the full script: shebang, ``directives``, then the common body."""
+    """Render the full script: shebang, ``directives``, then the common body (with the
+    launcher ``spec.launcher`` names, see :func:`launch_body`)."""
     q = shlex.quote
     exports = "".join(f"export {k}={q(v)}\n" for k, v in sorted(spec.environment.items()))
     command = shlex.join([spec.executable, *spec.arguments])
@@ -63,7 +117,7 @@ def render_script(
         job_dir=q(ctx.job_dir),
         workdir=q(ctx.workdir),
         exports=exports,
-        command=command,
+        start=launch_body(spec, command, resolve_launcher(spec)),
         signal=SIGNAL_MARKER,
     )
     return head + body
