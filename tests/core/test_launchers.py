@@ -160,6 +160,7 @@ def test_unknown_and_unsupported_launchers_are_refused_before_anything_runs(tmp_
     with pytest.raises(UnsupportedOperationError) as err:
         resource.submit(JobSpec(executable="/bin/true", launcher="srun"))
     assert "launcher='srun'" in str(err.value) and "'local'" in str(err.value) and err.value.resource == "lab"
+    assert "multiple" in (err.value.hint or "")
     with pytest.raises(UnsupportedOperationError, match="pre_launch"):
         resource.submit(JobSpec(executable="/bin/true", pre_launch=("true",)))
     assert not list(tmp_path.rglob(SPEC))  # no job was made

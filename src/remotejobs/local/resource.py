@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import platformdirs
 
@@ -34,6 +34,9 @@ from remotejobs.local._store import CANCEL, RESULT, SPEC, STARTED, Store, read_j
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs.transport.local import LocalTransport
+
+if TYPE_CHECKING:
+    from remotejobs.launchers import Launcher
 
 __all__ = ["LocalResource", "LocalSettings"]
 
@@ -74,12 +77,21 @@ def _alive(pid: int) -> bool:
 
 
 class LocalResource(ComputeResource[LocalSettings]):
-    """Jobs as local processes. Ignores ``queue`` and ``memory_mb``; ``nodes`` must be 1."""
+    """Jobs as local processes. Ignores ``queue`` and ``memory_mb``; ``nodes`` must be 1.
+
+    Honours ``environment``, ``stdin`` (a file, relative to the working directory, fed to
+    every copy), ``begin`` (the job waits, QUEUED, until then; a naive time is this
+    machine's local time) and the ``multiple`` launcher (``processes_per_node`` copies in
+    one process group, each with ``REMOTEJOBS_PROCESS_INDEX``/``REMOTEJOBS_PROCESS_COUNT``;
+    the job's exit code is the first non-zero one in start order). Every other site field,
+    launcher and ``pre_launch``/``post_launch`` is refused with an
+    :class:`~remotejobs.errors.UnsupportedOperationError` naming it."""
 
     backend_name: ClassVar[str] = "local"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME}
     )
+    spec_fields: ClassVar[frozenset[str]] = frozenset({"stdin", "begin"})
     #: Ids are the store's counter (:meth:`Store.new_id`).
     job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}")
 
@@ -101,6 +113,10 @@ class LocalResource(ComputeResource[LocalSettings]):
 
     def _ping(self) -> bool:
         return True
+
+    def supports_launcher(self, launcher: Launcher) -> bool:
+        """``multiple`` only: the supervisor starts the copies itself."""
+        return launcher.name == "multiple"
 
     @property
     def _me(self) -> str:
@@ -129,6 +145,9 @@ class LocalResource(ComputeResource[LocalSettings]):
             "stdout": out(spec.stdout, "stdout"),
             "stderr": out(spec.stderr, "stderr"),
             "walltime": spec.walltime.total_seconds() if spec.walltime else None,
+            "copies": spec.nodes * spec.processes_per_node if spec.launcher == "multiple" else None,
+            "stdin": str(workdir / spec.stdin) if spec.stdin is not None else None,
+            "begin": spec.begin.timestamp() if spec.begin is not None else None,
             "name": spec.name,
             "submit_time": datetime.now(UTC).timestamp(),
         }
@@ -166,6 +185,10 @@ class LocalResource(ComputeResource[LocalSettings]):
             return JobInfo(state=state, native_state=state.value, exit_code=result.get("exit_code"),
                            end_time=_time(result.get("end_time")), reason=result.get("reason"), **common)
         if started is None:
+            begin = spec.get("begin")
+            if isinstance(begin, int | float) and begin > datetime.now(UTC).timestamp():
+                return JobInfo(state=JobState.QUEUED, native_state="BEGIN", reason="Waits for its begin time "
+                               f"{_time(begin)}", **common)
             return JobInfo(state=JobState.QUEUED, native_state="STARTING", **common)
         if not _alive(int(started["pid"])):
             return JobInfo(state=JobState.UNKNOWN, native_state=None,

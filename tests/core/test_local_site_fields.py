@@ -1,0 +1,101 @@
+"""The local backend honours the launcher ``multiple``, ``environment``, ``stdin`` and
+``begin``, and refuses every other site field, launcher and launch step by name."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import remotejobs
+from remotejobs import ComputeResource, JobSpec, JobState
+from remotejobs.errors import UnsupportedOperationError
+from remotejobs.models import SITE_FIELDS
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> ComputeResource:
+    resource = remotejobs.open_resource(backend="local", state_dir=str(tmp_path / "state"))
+    resource.login("alice")
+    return resource
+
+
+def _out(resource: ComputeResource, job_id: str, tmp_path: Path) -> list[str]:
+    (path,) = resource.download(job_id, tmp_path / f"out-{job_id}", name="stdout")
+    return path.read_text().splitlines()
+
+
+def test_multiple_copies_with_environment_and_stdin(local: ComputeResource, tmp_path: Path) -> None:
+    data = tmp_path / "in.txt"
+    data.write_text("payload\n")
+    inbox = local.upload(data, "inbox")
+    job = local.submit(JobSpec(
+        executable="/bin/sh", launcher="multiple", processes_per_node=3, environment={"GREETING": "hi there"},
+        arguments=("-c", 'read line; echo "$GREETING $REMOTEJOBS_PROCESS_INDEX/$REMOTEJOBS_PROCESS_COUNT $line"'),
+        directory=str(Path(inbox).parent), stdin="in.txt"))
+    assert job.wait(timeout=60).state is JobState.COMPLETED
+    assert sorted(_out(local, job.id, tmp_path)) == [f"hi there {i}/3 payload" for i in range(3)]
+
+
+def test_the_first_failure_in_start_order_is_the_exit_code(local: ComputeResource) -> None:
+    script = 'i=$REMOTEJOBS_PROCESS_INDEX; [ "$i" = 2 ] && exit 7; [ "$i" = 1 ] && { sleep 0.3; exit 5; }; exit 0'
+    info = local.submit(JobSpec(executable="/bin/sh", arguments=("-c", script), launcher="multiple",
+                                processes_per_node=3)).wait(timeout=60)
+    assert (info.state, info.exit_code) == (JobState.FAILED, 5)
+
+
+def test_cancel_stops_every_copy(local: ComputeResource, tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    job = local.submit(JobSpec(executable="/bin/sh", launcher="multiple", processes_per_node=2,
+                               arguments=("-c", f'echo $$ > {marks}/"$REMOTEJOBS_PROCESS_INDEX"; exec sleep 300')))
+    deadline = time.monotonic() + 30
+    while len([p for p in marks.iterdir() if p.read_text().strip()]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.cancel()
+    assert job.wait(timeout=60).state is JobState.CANCELLED
+    for mark in marks.iterdir():
+        pid = int(mark.read_text())
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists(), "a copy survived the cancel"
+
+
+def test_begin_holds_the_job_until_then_and_a_cancel_ends_the_wait(local: ComputeResource) -> None:
+    soon = datetime.now() + timedelta(seconds=1)
+    started = local.submit(JobSpec(executable="/bin/true", begin=soon))
+    waiting = local.submit(JobSpec(executable="/bin/true", begin=datetime.now() + timedelta(hours=1)))
+    info = waiting.status()
+    assert (info.state, info.native_state) == (JobState.QUEUED, "BEGIN") and "begin time" in (info.reason or "")
+    done = started.wait(timeout=60)
+    assert done.state is JobState.COMPLETED and done.start_time is not None
+    assert done.start_time.timestamp() >= soon.timestamp() - 0.01
+    waiting.cancel()
+    assert waiting.wait(timeout=60).state is JobState.CANCELLED
+
+
+# array_limit needs an array, which local refuses first (no arrays capability)
+@pytest.mark.parametrize("field", sorted(set(SITE_FIELDS) - {"stdin", "begin", "array_limit"}))
+def test_other_site_fields_are_refused_by_name(local: ComputeResource, field: str) -> None:
+    values: dict[str, object] = {"account": "imaging", "qos": "short", "reservation": "r", "constraint": "ssd",
+                                 "exclusive": True, "cores_per_process": 2, "gpus_per_node": 1,
+                                 "memory_mb_per_process": 100, "nice": 5, "email": "a@b.c",
+                                 "email_on": ["end"], "scheduler_options": {"local": ["--x"]}}
+    extra: dict[str, object] = {"email": "a@b.c"} if field == "email_on" else {}
+    with pytest.raises(UnsupportedOperationError) as err:
+        local.submit(JobSpec.model_validate({"executable": "/bin/true", field: values[field], **extra}))
+    assert field in str(err.value) and "'local'" in str(err.value)
+    assert local.jobs() == []
+
+
+def test_launchers_other_than_multiple_and_launch_steps_are_refused(local: ComputeResource) -> None:
+    assert local.launchers() == ["multiple"]
+    for spec in (JobSpec(executable="/bin/true", launcher="mpirun"),
+                 JobSpec(executable="/bin/true", post_launch=("echo",))):
+        with pytest.raises(UnsupportedOperationError) as err:
+            local.submit(spec)
+        assert "'local'" in str(err.value)
+    assert local.jobs() == []
