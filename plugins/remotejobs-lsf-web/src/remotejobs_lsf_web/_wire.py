@@ -246,7 +246,9 @@ def parse_jobs(body: str) -> list[PacJob] | None:
         return None
     jobs = []
     for element in root.iter("Job"):
-        fields = {child.tag: (child.text or "").strip() for child in element}
+        # names and command lines verbatim (they may start or end with spaces); the rest trimmed
+        fields = {child.tag: (child.text or "") if child.tag in ("name", "cmd") else (child.text or "").strip()
+                  for child in element}
         job_id = fields.get("id", "")
         if not job_id or job_id == "0":
             continue

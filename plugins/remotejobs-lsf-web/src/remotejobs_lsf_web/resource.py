@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 _NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job|permission denied|not the owner")
 _FINISHED = re.compile(r"(?i)already finished|has finished|already (done|exited|completed)")
 _UNSUPPORTED = ("directory", "environment", "queue", "walltime", "memory_mb")
+# Characters an XML 1.0 document cannot carry (https://www.w3.org/TR/xml/#charsets), and CR,
+# which every XML parser turns into LF (https://www.w3.org/TR/xml/#sec-line-ends): the
+# service's XML answers (job lists) repeat names and command lines, and one such job would
+# make every later job list unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
 
 
 class LsfWebResource(ComputeResource[LsfWebSettings]):
@@ -177,6 +182,14 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
                 hint="Jobs run in a fresh job directory chosen by the server; use app_params for "
                 "site-specific application parameters",
             )
+        unsendable = [f"argument {i}" for i, a in enumerate(spec.arguments) if _NOT_XML.search(a)]
+        unsendable += ["name"] if spec.name and _NOT_XML.search(spec.name) else []
+        unsendable += ["executable"] if _NOT_XML.search(spec.executable) else []
+        if unsendable:
+            raise InvalidJobSpecError(
+                f"The PAC web service cannot carry control characters or CR in the job's {', '.join(unsendable)}",
+                hint="Its XML answers repeat names and command lines, and XML 1.0 cannot hold these "
+                "characters; pass such data in an uploaded file")
         app = self._app_for(spec.arguments)
         params = self._params(spec, app)
         try:

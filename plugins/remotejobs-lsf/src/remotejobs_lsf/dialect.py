@@ -55,9 +55,10 @@ _UNIT_KB = {"KB": 1, "MB": 1024, "GB": 1024 * 1024}
 
 def lsf_job_name(name: str) -> str:
     """``name`` safe for ``-J``: control characters become spaces; ``[`` ``]`` (array
-    syntax, §1.1) become ``(`` ``)``."""
+    syntax, §1.1) become ``(`` ``)``; surrounding spaces are trimmed (bjobs columns are
+    read trimmed, so the name reported is exactly the name sent)."""
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
-    return text.replace("[", "(").replace("]", ")")
+    return text.replace("[", "(").replace("]", ")").strip()
 
 
 def dependency_expression(group: DependencyGroup) -> str:
@@ -126,7 +127,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
     # -- script -------------------------------------------------------------------
     def options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
         """bsub options for ``spec`` as (flag, value) pairs."""
-        name = lsf_job_name(spec.name or posix_basename(spec.executable))
+        name = lsf_job_name(spec.name or "") or lsf_job_name(posix_basename(spec.executable))
         opts = [("-J", f"{name}[{spec.array}]" if spec.array else name)]
         if spec.queue:
             opts.append(("-q", spec.queue))

@@ -1,0 +1,90 @@
+"""Hostile input, property-based, over real SSH on every scheduler backend of the test
+cluster (issue 10): see :mod:`remotejobs.testing.hostile`. The PAC web service has its own
+run in plugins/remotejobs-lsf-web/tests/test_hostile.py.
+
+The cluster is this machine, so uploads and the canary file are also checked byte for
+byte in the user's home. Every job also carries a planted secret in its environment,
+and while the examples run a watcher reads every process's command line
+(``/proc/*/cmdline``, as any user of the login node can): the secret must never appear.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from remotejobs_lsf import LsfResource, LsfSettings
+from remotejobs_lsf.dialect import lsf_job_name
+from remotejobs_pbs import PbsResource, PbsSettings
+from remotejobs_pbs.dialect import job_name as pbs_job_name
+from remotejobs_sge import SgeResource, SgeSettings
+from remotejobs_sge.dialect import job_name as sge_job_name
+from remotejobs_slurm import SlurmResource, SlurmSettings
+from remotejobs_slurm.dialect import slurm_job_name
+from remotejobs_torque import TorqueResource, TorqueSettings
+from remotejobs_torque.dialect import job_name as torque_job_name
+
+from remotejobs.resource import ComputeResource
+from remotejobs.testing.cmdlines import CmdlineWatcher
+from remotejobs.testing.hostile import check_hostile_inputs
+from remotejobs.testing.sentinel import Sentinel
+
+pytestmark = pytest.mark.cluster
+
+Opener = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], ComputeResource]
+
+
+def _ssh(ssh: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    return {**ssh, "username": user["name"], "key_file": user["key_file"]}
+
+
+OPENERS: dict[str, Opener] = {
+    "slurm": lambda c, s, u: SlurmResource(SlurmSettings(**_ssh(s, u), default_queue="debug"), name="slurm-hostile"),
+    "lsf": lambda c, s, u: LsfResource(LsfSettings(**_ssh(s, u), bin_dir=c["commands"]["lsf_emulator"]),
+                                       name="lsf-hostile"),
+    "torque": lambda c, s, u: TorqueResource(TorqueSettings(**_ssh(s, u), bin_dir=c["commands"]["torque_emulator"]),
+                                             name="torque-hostile"),
+    "pbs": lambda c, s, u: PbsResource(PbsSettings(**_ssh(s, u), bin_dir=c["commands"]["pbs_emulator"]),
+                                       name="pbs-hostile"),
+    "sge": lambda c, s, u: SgeResource(SgeSettings(
+        **_ssh(s, u), bin_dir=c["sge"]["bin_dir"], sge_root=c["sge"]["root"], sge_cell=c["sge"]["cell"],
+        job_root=".remotejobs-sge"), name="sge-hostile"),
+}
+
+#: The job name each backend documents the scheduler gets (its dialect's own function).
+NAMES: dict[str, Callable[[str], str]] = {
+    "slurm": slurm_job_name, "lsf": lambda n: lsf_job_name(n) or "python3", "torque": torque_job_name,
+    "pbs": pbs_job_name,
+    "sge": sge_job_name,
+}
+
+
+@pytest.fixture(params=sorted(OPENERS))
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def alice(backend: str, cluster: dict[str, Any], ssh_settings: dict[str, Any],
+          cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
+    resource = OPENERS[backend](cluster, ssh_settings, cluster_users[0])
+    resource.login(cluster_users[0]["name"])
+    yield resource
+    resource.close()
+
+
+def test_hostile_values_reach_jobs_verbatim_or_are_refused(
+    backend: str, alice: ComputeResource, cluster_users: list[dict[str, Any]], tmp_path: Path,
+    secret_sentinel: Sentinel,
+) -> None:
+    secret = secret_sentinel.plant(f"env-secret-{secrets.token_hex(8)}", "environment value")
+    with CmdlineWatcher(secret_sentinel, [secret]) as watcher:
+        check_hostile_inputs(alice, tmp_path, local_home=Path(cluster_users[0]["home"]), examples=8,
+                             planted_env={"RJ_PLANTED_SECRET": secret}, on_example=watcher.sample,
+                             expected_name=NAMES[backend])
+    assert watcher.samples > 0
+    assert watcher.leaks == [], watcher.leaks
