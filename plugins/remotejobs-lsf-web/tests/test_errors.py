@@ -22,6 +22,7 @@ from remotejobs.errors import (
     TransportError,
 )
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing.faults import count_fault
 
 Opener = Callable[..., LsfWebResource]
 SLEEP = JobSpec(executable="/bin/sleep", arguments=("60",), name="sleeper")
@@ -109,6 +110,7 @@ def test_token_expiry_with_credential_callback(open_lsf_web: Opener, users: list
     resource.login(users[0][0], users[0][1])
     job = resource.submit(QUICK)
     pac.expire_tokens(users[0][0])
+    count_fault("web service token expired")
     assert job.wait(timeout=90).state is JobState.COMPLETED  # status repeated after a new login
     assert asked == [users[0][0]]
     pac.expire_tokens(users[0][0])
@@ -184,6 +186,7 @@ def test_http_5xx_is_retried_for_idempotent_requests(alice: LsfWebResource, pac:
     pac.inject("jobs", status=503)
     assert isinstance(alice.jobs(), list)
     pac.inject("submitapp", status=503)
+    count_fault("web service answering 5xx", 2)
     with pytest.raises(SubmissionError) as err:  # not repeated: outcome unknown
         alice.submit(QUICK)
     assert err.value.transient and "503" in str(err.value)

@@ -30,6 +30,7 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import SubmissionError
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing.faults import count_fault
 
 _KILL_MY_SSHD = """\
 kill_my_sshd() {
@@ -109,6 +110,7 @@ def test_status_poll_survives_sshd_killed_mid_call(
     assert not flag.exists()
     info = job.status()  # squeue's first run kills the connection; the retry answers
     assert flag.exists(), "the wrapper did not run: the connection was never killed"
+    count_fault("ssh cut during status")
     assert info.id == job.id and info.state is not JobState.UNKNOWN
     assert job.wait(timeout=90).state is JobState.COMPLETED  # and the session still works
 
@@ -124,6 +126,7 @@ def test_submit_interrupted_is_transient_and_not_duplicated(
     assert "jobs()" in str(err.value)
     submitted = _flag(cluster_users, wrapped[1], "sbatch").read_text().strip()
     assert submitted.isdigit(), "the wrapper should have submitted once"
+    count_fault("ssh cut during submit")
     ids = _squeue_names(cluster_users[0]["name"], name)
     assert ids == [submitted]
     # the next call reconnects and answers, and the job is visible to its owner

@@ -17,6 +17,7 @@ Design (details in docs/ssh.md):
 
 from __future__ import annotations
 
+import errno
 import posixpath
 import shlex
 import threading
@@ -38,6 +39,7 @@ __all__ = ["InteractiveHandler", "SSHTransport"]
 
 T = TypeVar("T")
 _ATTEMPTS = 3
+_LOCAL_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 class SSHTransport(CommandTransport):
@@ -252,9 +254,13 @@ class SSHTransport(CommandTransport):
             try:
                 _sftp.download(client, source, local_path, progress, checker)
             except OSError as exc:
-                if exc.filename is not None or exc.filename2 is not None:  # local side
+                # local side: an error naming a file, or one only a local write gives (paramiko
+                # maps no SFTP status to these): a full disk is no reason to retry
+                if exc.filename is not None or exc.filename2 is not None or exc.errno in _LOCAL_WRITE_ERRNOS:
                     raise TransferError(f"Cannot write {local_path}: {exc.strerror or exc}",
-                                        path=local_path, user=self.user) from exc
+                                        path=local_path, user=self.user,
+                                        hint="Free space on the local disk or download somewhere else"
+                                        if exc.errno in _LOCAL_WRITE_ERRNOS else None) from exc
                 raise
 
         self._sftp("download", source, op)

@@ -30,15 +30,32 @@ class PacEmulator:
                  engine: Engine | None = None) -> None:
         self.tokens = TokenStore(token_ttl)
         self.service = PacService(engine or choose_engine())
-        self.server = PacHttpServer(("127.0.0.1", 0), service=self.service, tokens=self.tokens, checker=checker,
-                                    scheme="https" if tls else "http")
-        if tls is not None:
+        self._checker, self._tls, self._ttl, self._port = checker, tls, token_ttl, 0
+        self._serve(0)
+
+    def _serve(self, port: int) -> None:
+        self.server = PacHttpServer(("127.0.0.1", port), service=self.service, tokens=self.tokens,
+                                    checker=self._checker, scheme="https" if self._tls else "http")
+        if self._tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(tls.server_cert, tls.server_key)
+            context.load_cert_chain(self._tls.server_cert, self._tls.server_key)
             self.server.socket = context.wrap_socket(
                 self.server.socket, server_side=True, do_handshake_on_connect=False
             )  # handshake in the handler thread: a bad client cannot block accept()
         self._thread = threading.Thread(target=self.server.serve_forever, name="pac-emulator", daemon=True)
+
+    def crash(self) -> None:
+        """Fault injection (issue 10): the service goes down (port closed, open connections
+        cut) until :meth:`restart`."""
+        self._port = self.server.server_address[1]
+        self._halt()
+
+    def restart(self) -> None:
+        """Serve again on the same port after :meth:`crash`, as a restarted service: the jobs
+        survive (LSF keeps them), the session tokens do not (the stricter assumption)."""
+        self.tokens = TokenStore(self._ttl)
+        self._serve(self._port)
+        self.start()
 
     @property
     def engine_name(self) -> str:
@@ -58,11 +75,13 @@ class PacEmulator:
         return self.origin + "cgi-bin/token.py"
 
     def inject(self, op: str, *, errmsg: str | None = None, status: int | None = None,
-               body: str | None = None) -> None:
+               body: str | None = None, delay: float | None = None) -> None:
         """Make the next request to ``op`` (``jobs``, ``submitapp``, ``token``, ...) answer
-        200 + ``<errMsg>errmsg</errMsg>``, HTTP ``status``, or 200 with the plain text ``body``."""
+        200 + ``<errMsg>errmsg</errMsg>``, HTTP ``status``, 200 with the plain text ``body``,
+        or normally but only after ``delay`` seconds (a slow service)."""
         fault: tuple[str, object] = ("status", status) if status is not None else \
-            ("body", body) if body is not None else ("errmsg", errmsg or "error")
+            ("body", body) if body is not None else ("delay", delay) if delay is not None else \
+            ("errmsg", errmsg or "error")
         with self.server.faults_lock:
             self.server.faults[op] = fault
 
@@ -74,10 +93,13 @@ class PacEmulator:
         return self
 
     def stop(self) -> None:
+        self._halt()
+        self.service.engine.close()
+
+    def _halt(self) -> None:
         self.server.shutdown()
         self.server.server_close()
         self.server.drop_connections()
-        self.service.engine.close()
 
     def __enter__(self) -> PacEmulator:
         return self.start()

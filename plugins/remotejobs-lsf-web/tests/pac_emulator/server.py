@@ -124,6 +124,9 @@ class PacHandler(BaseHTTPRequestHandler):
             if not path.startswith(_PREFIX):
                 return self._send("Not found", "text/plain", 404)
             fault = self.server.take_fault(op)
+            if fault is not None and fault[0] == "delay":  # slow, then answer normally
+                threading.Event().wait(float(fault[1]))
+                fault = None
             if fault is not None:
                 kind, value = fault
                 if kind == "status":
