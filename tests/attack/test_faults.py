@@ -31,6 +31,7 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import TransferError
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing import scoreboard
 from remotejobs.testing.faults import count_fault, cut_ssh_connection
 from remotejobs.transport.base import transfer_progress
 
@@ -244,4 +245,7 @@ def test_client_sigkilled_before_the_scheduler_answers_finds_its_job_on_the_next
     name = subprocess.run(["squeue", "-h", "-j", submitted, "-t", "all", "-o", "%j"], capture_output=True,
                           text=True, check=True).stdout.strip()
     assert name.startswith("crash-rj"), name  # the journal's token is in the name
-    assert _squeue_ids(user["name"], name) == [submitted], "a job was lost or duplicated"
+    ids = _squeue_ids(user["name"], name)
+    scoreboard.record("jobs lost", 0 if submitted in ids else 1)
+    scoreboard.record("jobs duplicated", max(0, len(ids) - 1))
+    assert ids == [submitted], "a job was lost or duplicated"

@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,25 +111,38 @@ def test_settings_credentials_and_errors_show_no_secret(secret_sentinel: Sentine
     assert found == [], found
 
 
-def test_a_leak_fails_the_whole_run(tmp_path: Path) -> None:
-    """The plugin itself, in a separate pytest run: a test that passes but logs a planted
-    secret makes the run fail (exit status 1), the report redacts it, and the scoreboard
-    JSON counts it."""
-    (tmp_path / "test_leaky.py").write_text(
-        "import logging\n"
-        f"SECRET = {SECRET!r}\n"
-        "def test_passes_but_leaks(secret_sentinel):\n"
-        "    secret_sentinel.plant(SECRET, 'password')\n"
-        "    logging.getLogger('remotejobs.somewhere').debug('login with %s', SECRET)\n",
-        encoding="utf-8")
+def _run_pytest(tmp_path: Path, source: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    (tmp_path / "test_it.py").write_text(source, encoding="utf-8")
     env = {**os.environ, "REMOTEJOBS_STATE_DIR": str(tmp_path / "state")}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "remotejobs.testing.sentinel", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_leaky.py")],
+         *extra, "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_it.py")],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False)
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "1 passed" in run.stdout and "LEAK of a password in a log record" in run.stdout
-    assert SECRET not in run.stdout + run.stderr
-    board = json.loads((tmp_path / "state" / "scoreboard.json").read_text())
-    assert board["counts"]["leaks found"] == 1 and board["counts"]["secrets planted"] == 1
+    board: dict[str, Any] = json.loads((tmp_path / "state" / "scoreboard.json").read_text())
+    return run, board
+
+
+def test_under_xdist_counts_add_up_and_a_lost_job_or_a_leak_fails_the_run(tmp_path: Path) -> None:
+    """The plugin itself, in a separate ``pytest -n 2`` run (the controller's end of the run is
+    the same code as a run without xdist): the counts of both workers are added up; the
+    must-be-zero counters are all shown, and one above zero (a duplicated job) or a worker's
+    logged secret fails a run whose tests all passed; the report redacts the secret."""
+    run, board = _run_pytest(tmp_path, "import logging\nimport pytest\nfrom remotejobs.testing import scoreboard\n"
+                             f"SECRET = {SECRET!r}\n"
+                             "@pytest.mark.parametrize('n', range(4))\n"
+                             "def test_counts(n):\n"
+                             "    scoreboard.record('hypothesis examples', 10)\n"
+                             "def test_duplicates_a_job():\n"
+                             "    scoreboard.record('jobs duplicated')\n"
+                             "def test_leaks(secret_sentinel):\n"
+                             "    secret_sentinel.plant(SECRET, 'token')\n"
+                             "    logging.getLogger('remotejobs.x').info('token %s', SECRET)\n",
+                             "-p", "xdist", "-n", "2")
+    assert run.returncode == 1 and "6 passed" in run.stdout, run.stdout + run.stderr
+    counts = board["counts"]
+    assert counts["hypothesis examples"] == 40 and counts["leaks found"] == 1, board
+    assert counts["jobs duplicated"] == 1 and "MUST BE ZERO" in run.stdout
+    assert all(counts[k] == 0 for k in scoreboard.MUST_BE_ZERO if k not in ("jobs duplicated", "leaks found"))
+    assert counts["secrets planted"] == 1 and SECRET not in run.stdout + run.stderr + json.dumps(board)
+    assert "LEAK of a token in a log record" in run.stdout  # reported, redacted
     scoreboard.record("leaks planted and caught (self-test)")

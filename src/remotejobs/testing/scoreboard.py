@@ -10,7 +10,10 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-__all__ = ["counts", "record", "reset"]
+__all__ = ["MUST_BE_ZERO", "counts", "nonzero_failures", "record", "reset"]
+
+#: Counters that must stay zero (issue 10, "Done when"): any of them above zero fails the run.
+MUST_BE_ZERO = ("jobs lost", "jobs duplicated", "jobs forged", "jobs leaked", "jobs injected", "leaks found")
 
 _LOCK = threading.Lock()
 _COUNTS: Counter[str] = Counter()
@@ -32,3 +35,9 @@ def reset() -> None:
     """Forget every counter (for the plugin's own tests)."""
     with _LOCK:
         _COUNTS.clear()
+
+
+def nonzero_failures() -> dict[str, int]:
+    """The :data:`MUST_BE_ZERO` counters that are not zero."""
+    with _LOCK:
+        return {k: _COUNTS[k] for k in MUST_BE_ZERO if _COUNTS.get(k, 0)}

@@ -10,8 +10,11 @@ A leak fails the run (exit status 1) and is reported with the secret redacted.
 Tests also check reprs and exception strings directly with :meth:`Sentinel.check`.
 
 At the end, the terminal summary shows :mod:`remotejobs.testing.scoreboard`'s counters
-(attacks tried per class, hypothesis examples, parser fuzz cases, secrets planted, leaks
-found) and writes them as JSON to ``<REMOTEJOBS_STATE_DIR or .pytest_state>/scoreboard.json``.
+(attacks tried per class, hypothesis examples, parser fuzz cases, faults injected, secrets
+planted, leaks found, and jobs lost, duplicated, forged, leaked or injected) and writes them
+as JSON to ``<REMOTEJOBS_STATE_DIR or .pytest_state>/scoreboard.json``. A leak, or any of
+:data:`~remotejobs.testing.scoreboard.MUST_BE_ZERO` above zero, fails the run. Under
+pytest-xdist each worker hands its counts and leaks to the controller, which adds them up.
 
 Enable it from a ``conftest.py``: ``pytest_plugins = ["remotejobs.testing.sentinel"]``;
 tests get the run's sentinel with the ``secret_sentinel`` fixture.
@@ -102,6 +105,7 @@ class Sentinel(logging.Handler):
 
 _KEY = pytest.StashKey[Sentinel]()
 _LEAKS = pytest.StashKey[list[Leak]]()
+_WORKER_LEAKS = pytest.StashKey[list[Leak]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,26 +124,52 @@ def secret_sentinel(request: pytest.FixtureRequest) -> Sentinel:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    sentinel = session.config.stash.get(_KEY, None)
+    config = session.config
+    sentinel = config.stash.get(_KEY, None)
     if sentinel is None:
         return
     logging.getLogger().removeHandler(sentinel)
-    leaks = sentinel.leaks()
-    session.config.stash[_LEAKS] = leaks
+    leaks = sentinel.leaks() + config.stash.get(_WORKER_LEAKS, [])
+    config.stash[_LEAKS] = leaks
     scoreboard.record("log records searched", sentinel.records)
-    scoreboard.record("leaks found", len(leaks))
-    if leaks and session.exitstatus == pytest.ExitCode.OK:
+    scoreboard.record("leaks found", len(leaks) - scoreboard.counts().get("leaks found", 0))
+    for kind in scoreboard.MUST_BE_ZERO:
+        scoreboard.record(kind, 0)  # shown even when nothing went wrong
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand counts and leaks to the controller
+        workeroutput["remotejobs_scoreboard"] = json.dumps(
+            {"counts": scoreboard.counts(), "leaks": [list(leak) for leak in sentinel.leaks()]})
+        return
+    bad = scoreboard.nonzero_failures()
+    if (leaks or bad) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist controller: add a finished worker's counts and leaks to the run's."""
+    output = getattr(node, "workeroutput", {}).get("remotejobs_scoreboard")
+    config = getattr(node, "config", None)
+    if output is None or config is None:
+        return
+    data = json.loads(output)
+    for kind, n in data["counts"].items():
+        if kind != "leaks found":  # recounted from the leaks themselves
+            scoreboard.record(kind, n)
+    config.stash.setdefault(_WORKER_LEAKS, []).extend(Leak(*leak) for leak in data["leaks"])
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if getattr(config, "workeroutput", None) is not None:
+        return
     leaks = config.stash.get(_LEAKS, [])
     counts = scoreboard.counts()
     counts.setdefault("leaks found", len(leaks))
     terminalreporter.section("attack scoreboard (issue 10)")
     width = max(len(k) for k in counts)
     for kind, n in counts.items():
-        terminalreporter.write_line(f"{kind:<{width}}  {n:>9}")
+        failed = n and kind in scoreboard.MUST_BE_ZERO
+        terminalreporter.write_line(f"{kind:<{width}}  {n:>9}" + ("  MUST BE ZERO" if failed else ""), red=bool(failed))
     for where, kind, text in leaks[:20]:
         terminalreporter.write_line(f"LEAK of a {kind} in {where}: {text!r}", red=True)
     state = Path(os.environ.get("REMOTEJOBS_STATE_DIR") or Path(config.rootpath) / ".pytest_state")
