@@ -33,6 +33,9 @@ class Daemon:
     group: str | None = None
     extra_logs: list[Path] = field(default_factory=list)
     env: dict[str, str] | None = None  # default: DAEMON_ENV
+    #: Recorded as ``fingerprint`` for checkouts that predate ``config_fingerprint`` (see
+    #: _services.legacy_fingerprint); this checkout compares ``config_fingerprint``.
+    legacy_fingerprint: str | None = None
 
     @property
     def record_path(self) -> Path:
@@ -103,7 +106,7 @@ def ensure(d: Daemon, force_restart: bool = False) -> bool:
     rec = read_record(d.name)
     if record_alive(rec) and not force_restart:
         assert rec is not None
-        if rec.get("fingerprint") == d.fingerprint and rec.get("argv") == d.argv:
+        if rec.get("config_fingerprint", rec.get("fingerprint")) == d.fingerprint and rec.get("argv") == d.argv:
             return False
         log(f"{d.name}: configuration changed, restarting")
     elif rec is not None and not record_alive(rec):
@@ -137,7 +140,8 @@ def start(d: Daemon) -> None:
         if start_time:
             break
         time.sleep(0.01)
-    rec = {"pid": proc.pid, "start_time": start_time, "fingerprint": d.fingerprint, "argv": d.argv}
+    rec = {"pid": proc.pid, "start_time": start_time, "fingerprint": d.legacy_fingerprint or d.fingerprint,
+           "config_fingerprint": d.fingerprint, "argv": d.argv}
     write_if_changed(d.record_path, json.dumps(rec, indent=1) + "\n", mode=0o600)
 
     def ready_or_dead() -> bool:

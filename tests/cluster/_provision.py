@@ -45,6 +45,9 @@ PACKAGES = (
     "gridengine-master", "gridengine-exec", "gridengine-client",
     # Debian's default MPI, for the mpirun launcher's tests (about 15 s with its libraries)
     "openmpi-bin",
+    # Slurm accounting (_accounting.py): slurmdbd and MariaDB's server without its init
+    # scripts (mariadb-server-core; the client core has my_print_defaults for mariadb-install-db).
+    "slurmdbd", "mariadb-server-core", "mariadb-client-core",
 )
 # A file each package installs; if all exist we skip dpkg/apt entirely (fast path).
 PACKAGE_MARKERS = {
@@ -59,6 +62,9 @@ PACKAGE_MARKERS = {
     "gridengine-exec": "/usr/lib/gridengine/sge_execd",
     "gridengine-client": "/usr/lib/gridengine/qsub",
     "openmpi-bin": "/usr/bin/mpirun.openmpi",
+    "slurmdbd": "/usr/sbin/slurmdbd",
+    "mariadb-server-core": "/usr/sbin/mariadbd",
+    "mariadb-client-core": "/usr/bin/my_print_defaults",
 }
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 

@@ -3,6 +3,7 @@ Engine's sge_qmaster and sge_execd (see _sge.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
@@ -10,6 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import _accounting
 import _sge
 from _common import (
     LOG_DIR,
@@ -35,11 +37,16 @@ from _provision import HOST_KEY, KNOWN_HOSTS, SSHD_2FA_CONFIG, SSHD_CONFIG, chec
 
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
-DAEMONS_START_ORDER = ("munged", "slurmctld", "slurmd", "sshd", "sshd-2fa", "sge_qmaster", "sge_execd")
+DAEMONS_START_ORDER = (
+    "munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sshd", "sshd-2fa", "sge_qmaster", "sge_execd",
+)
 READY_NODE_STATES = {"idle", "mixed", "allocated", "completing"}
 MIN_JOB_AGE = 300
 OVERSUBSCRIBE = "FORCE:4"
 DEF_MEM_PER_CPU = 256  # MB; without it every job would claim the whole node's memory
+#: CPUs the node declares (SlurmdParameters=config_overrides): more than a small machine has,
+#: so that parallel test runs and other users' jobs find room (jobs here mostly wait on I/O).
+MIN_NODE_CPUS = 8
 _FOLLOWS = {"slurmd": "slurmctld", "sge_execd": "sge_qmaster"}  # restarted with the other
 
 
@@ -90,7 +97,29 @@ def real_memory(reported: int) -> int:
     return max(reported - max(256, reported // 20), 256)
 
 
-def slurm_conf_text(node: str, hw: dict[str, int]) -> str:
+def node_cpus(hw: dict[str, int]) -> int:
+    return max(hw["CPUs"], MIN_NODE_CPUS)
+
+
+def slurm_conf_text(node: str, hw: dict[str, int], legacy: bool = False) -> str:
+    """slurm.conf; ``legacy``: byte for byte what checkouts before accounting write (no
+    accounting, the CPUs ``slurmd -C`` reports, no features), see :func:`legacy_fingerprint`."""
+    cpus = hw["CPUs"] if legacy else node_cpus(hw)
+    topology = (
+        f"Boards={hw['Boards']} SocketsPerBoard={hw['SocketsPerBoard']} CoresPerSocket={hw['CoresPerSocket']} "
+        f"ThreadsPerCore={hw['ThreadsPerCore']}"
+        if cpus == hw["CPUs"]
+        else f"Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} ThreadsPerCore=1"
+    )
+    accounting = (
+        "AccountingStorageType=accounting_storage/none\n" if legacy
+        else _accounting.slurm_conf_lines(node) + "SlurmdParameters=config_overrides\n"
+    )
+    features = "" if legacy else f" Features={','.join(_accounting.FEATURES)}"
+    node_line = (
+        f"NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} {topology} RealMemory={real_memory(hw['RealMemory'])}"
+        f"{features} State=UNKNOWN"
+    )
     parts = "\n".join(
         f"PartitionName={p} Nodes={node} {'Default=YES ' if i == 0 else ''}"
         f"MaxTime=INFINITE State=UP OverSubscribe={OVERSUBSCRIBE}"
@@ -115,9 +144,8 @@ MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
+{accounting if legacy else ""}JobCompType=jobcomp/none
+{"" if legacy else accounting}SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU={DEF_MEM_PER_CPU}
@@ -126,9 +154,7 @@ KillWait=2
 MinJobAge={MIN_JOB_AGE}
 InactiveLimit=0
 MailProg=/bin/true
-NodeName={node} NodeAddr=127.0.0.1 CPUs={hw["CPUs"]} Boards={hw["Boards"]} \
-SocketsPerBoard={hw["SocketsPerBoard"]} CoresPerSocket={hw["CoresPerSocket"]} \
-ThreadsPerCore={hw["ThreadsPerCore"]} RealMemory={real_memory(hw["RealMemory"])} State=UNKNOWN
+{node_line}
 {parts}
 """
 
@@ -137,6 +163,21 @@ def ensure_slurm_conf(node: str, hw: dict[str, int]) -> None:
     SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
     if write_if_changed(SLURM_CONF, slurm_conf_text(node, hw), mode=0o644):
         log(f"wrote {SLURM_CONF}")
+
+
+def legacy_fingerprint(node: str, hw: dict[str, int]) -> str:
+    """The slurmctld/slurmd fingerprint a checkout from before accounting computes (its
+    slurm.conf text, see _common.sha256_of). Recorded as their ``fingerprint``, it keeps
+    such a checkout's ``up`` (every pytest run of a not yet rebased worktree on a shared
+    machine calls it) from restarting slurmctld with its config: it rewrites the file only,
+    and the next ``up`` of this checkout writes it back, with no restart either way.
+    Remove once no checkout without ``config_fingerprint`` runs on shared machines."""
+    h = hashlib.sha256()
+    for path, data in ((SLURM_CONF, slurm_conf_text(node, hw, legacy=True).encode()),
+                       (MUNGE_KEY, MUNGE_KEY.read_bytes())):
+        h.update(str(path).encode())
+        h.update(data)
+    return h.hexdigest()
 
 
 def slurmctld_ok() -> bool:
@@ -230,8 +271,9 @@ def pidfile_is(path: Path, pid: int) -> bool:
         return False
 
 
-def daemons(node: str) -> list[Daemon]:
+def daemons(node: str, hw: dict[str, int]) -> list[Daemon]:
     slurm_fp = sha256_of(SLURM_CONF, MUNGE_KEY)
+    legacy = legacy_fingerprint(node, hw)
     return [
         Daemon(
             "munged",
@@ -241,16 +283,19 @@ def daemons(node: str) -> list[Daemon]:
             user="munge",
             group="munge",
         ),
+        *_accounting.daemons(MUNGE_KEY),
         Daemon(
             "slurmctld",
             ["/usr/sbin/slurmctld", "-D", "-f", str(SLURM_CONF)],
             fingerprint=slurm_fp,
+            legacy_fingerprint=legacy,
             ready=lambda pid: pidfile_is(RUN_DIR / "slurmctld.pid", pid) and slurmctld_ok(),
         ),
         Daemon(
             "slurmd",
             ["/usr/sbin/slurmd", "-D", "-f", str(SLURM_CONF), "-N", node],
             fingerprint=slurm_fp,
+            legacy_fingerprint=legacy,
             ready=lambda pid: pidfile_is(RUN_DIR / "slurmd.pid", pid),
         ),
         Daemon(
@@ -275,14 +320,17 @@ def start_all() -> dict[str, Any]:
     ensure_munge_key()
     ensure_slurm_conf(node, hw)
     check_sshd_config()
+    _accounting.provision(node)
     _sge.ensure_cell(node)
     restarted = set()
-    for d in daemons(node):
+    for d in daemons(node, hw):
         # slurmd must be restarted whenever slurmctld was (fresh config on both sides),
         # sge_execd whenever sge_qmaster was.
         force = _FOLLOWS.get(d.name) in restarted
         if ensure(d, force_restart=force):
             restarted.add(d.name)
+        if d.name == "slurmdbd":  # associations exist before slurmctld enforces them
+            _accounting.configure()
     wait_for(
         "slurmctld to answer `scontrol ping`", slurmctld_ok, on_fail=lambda: tail(LOG_DIR / "slurmctld.log")
     )
@@ -290,7 +338,7 @@ def start_all() -> dict[str, Any]:
     _sge.configure(node)
     _sge.wait_queue(node)
     wait_ssh_logins()
-    return {"node": node, "cpus": hw["CPUs"], "real_memory": real_memory(hw["RealMemory"])}
+    return {"node": node, "cpus": node_cpus(hw), "real_memory": real_memory(hw["RealMemory"])}
 
 
 def stop_all() -> list[str]:
@@ -306,7 +354,8 @@ def slurm_json(facts: dict[str, Any]) -> dict[str, Any]:
         "conf": str(SLURM_CONF),
         "partitions": list(PARTITIONS),
         "default_partition": PARTITIONS[0],
-        "accounting": False,
+        "accounting": True,
+        "accounting_setup": _accounting.accounting_json(),
         "node": facts["node"],
         "cpus": facts["cpus"],
         "real_memory_mb": facts["real_memory"],

@@ -68,7 +68,7 @@ def run(client: paramiko.SSHClient, command: str) -> tuple[int, str, str]:
 def test_json_shape(info: dict[str, Any]) -> None:
     assert info["ssh"]["port"] == 2222 and info["ssh"]["host_key_type"] == "ssh-ed25519"
     assert [u["name"] for u in info["users"]] == ["rjalice", "rjbob"]
-    assert info["slurm"]["partitions"] == ["debug", "short"] and info["slurm"]["accounting"] is False
+    assert info["slurm"]["partitions"] == ["debug", "short"] and info["slurm"]["accounting"] is True
     for kind in ("torque_emulator", "lsf_emulator", "torque_wrappers", "sge", "pbs_emulator"):
         assert Path(info["commands"][kind]).is_dir()
     assert info["sge"]["queue"] == "all.q" and info["sge"]["pe"] == "smp" and info["sge"]["slots"] == 8
@@ -157,8 +157,9 @@ def test_grid_engine_runs_jobs_of_both_users(info: dict[str, Any]) -> None:
 
 
 @pytest.mark.skipif(not NATIVE, reason="native mode only")
-def test_second_up_is_fast_and_identical(info: dict[str, Any]) -> None:
-    t0 = time.monotonic()
+def test_second_up_restarts_nothing_and_is_identical(info: dict[str, Any]) -> None:
+    """A second ``up`` starts no daemon and adds no association (what made it fast; no timed
+    assertion: the machine may be loaded)."""
     proc = subprocess.run([sys.executable, str(HERE / "up")], capture_output=True, text=True, check=True)
-    assert time.monotonic() - t0 < 5
+    assert "starting" not in proc.stderr and "sacctmgr: adding" not in proc.stderr, proc.stderr
     assert json.loads(proc.stdout) == info

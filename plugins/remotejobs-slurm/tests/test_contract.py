@@ -75,13 +75,6 @@ def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> 
     resource.close()
 
 
-def test_accounting_is_detected_once(alice: SlurmResource) -> None:
-    assert alice.dialect.accounting is None and alice.probes.unavailable == frozenset()
-    assert alice.status_many(["987654321", "987654322"]) == {}
-    assert alice.probes.unavailable == {"sacct"}  # the test cluster has accounting_storage/none
-    assert alice.dialect.accounting is None  # the dialect is not changed by what the resource learns
-
-
 def test_array_job_status_per_element_and_aggregate(alice: SlurmResource, tmp_path: Path) -> None:
     spec = JobSpec(executable="/bin/sh", arguments=("-c", 'echo "element $SLURM_ARRAY_TASK_ID"; '
                                                     "exit $((SLURM_ARRAY_TASK_ID - 1))"), array="1-3")
