@@ -34,6 +34,7 @@ from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerEr
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.site import feature_names, pbs_datetime, priority_of_nice, split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_torque._qstat_text import MALFORMED, parse_full
 from remotejobs_torque._qstat_xml import parse_xml
@@ -80,6 +81,54 @@ def depend_value(group: DependencyGroup) -> str:
                     for c in group.clauses)
 
 
+#: The JobSpec site fields this dialect maps (:func:`site_options`); Torque has no QoS
+#: and no reservations of its own (both are Moab's), so ``qos``/``reservation`` are refused.
+SPEC_FIELDS = frozenset({"account", "constraint", "exclusive", "cores_per_process", "gpus_per_node",
+                         "memory_mb_per_process", "nice", "begin", "email", "email_on", "array_limit",
+                         "scheduler_options"})
+# qsub(1B) of Torque (adaptivecomputing/torque doc/man1/qsub.1.in) "-m": b begins, e
+# terminates, f "terminates with a non-zero exit code".
+_MAIL_POINTS = {"begin": "b", "end": "e", "fail": "f"}
+
+
+def node_spec(spec: JobSpec) -> str:
+    """``nodes=N:ppn=P[:gpus=G][:feature...]`` (Torque's node spec: properties after the
+    count, ``gpus=`` parsed by adaptivecomputing/torque src/server/node_manager.c). ``ppn``
+    counts cores: processes_per_node x cores_per_process."""
+    ppn = spec.processes_per_node * (spec.cores_per_process or 1)
+    parts = [f"nodes={spec.nodes}", f"ppn={ppn}"]
+    if spec.gpus_per_node is not None:
+        parts.append(f"gpus={spec.gpus_per_node}")
+    return ":".join(parts + feature_names(spec, "torque"))
+
+
+def site_options(spec: JobSpec) -> list[tuple[str, str]]:
+    """qsub options for the site fields (``""`` value: a bare flag), from Torque's qsub(1B)
+    (adaptivecomputing/torque doc/man1/qsub.1.in): ``-A account_string``, ``-n``
+    (node-exclusive), ``-p priority`` (-1024..+1023; given as -nice), ``-a
+    [[[[CC]YY]MM]DD]hhmm[.SS]``, ``-M user_list``, ``-m`` (b/e/f). ``pmem`` (per-process
+    memory) is in ``-l`` (doc/man7/pbs_resources_linux.7.in); ``%N`` on ``-t`` is the
+    array slot limit (qsub.1.in "-t", README.array_changes)."""
+    opts: list[tuple[str, str]] = []
+    if spec.account is not None:
+        opts.append(("-A", _safe(spec.account, "account")))
+    if spec.exclusive:
+        opts.append(("-n", ""))
+    priority = priority_of_nice(spec, -1024, 1023, "torque")
+    if priority is not None:
+        opts.append(("-p", str(priority)))
+    if spec.begin is not None:
+        opts.append(("-a", pbs_datetime(spec.begin)))
+    if spec.email is not None:
+        opts.append(("-M", _safe(spec.email, "e-mail address")))
+        if spec.email_on:
+            opts.append(("-m", "".join(sorted(_MAIL_POINTS[e] for e in spec.email_on))))
+    for raw in spec.scheduler_options.get("torque", ()):
+        flag, value = split_option(raw)
+        opts.append((flag, _safe(value, f"scheduler option {flag}") if value else ""))
+    return opts
+
+
 def job_name(name: str | None) -> str:
     """A name every Torque flavour accepts: ``[A-Za-z0-9_.-]``, starting with a letter,
     at most 64 characters (default ``remotejobs``)."""
@@ -112,6 +161,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
     job_id_pattern: ClassVar[re.Pattern[str]] = _ID
+    spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
 
     def __init__(self, bin_dir: str = "", status_format: Literal["auto", "xml", "text"] = "auto") -> None:
         super().__init__(bin_dir=bin_dir)
@@ -126,12 +176,14 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         opts = [("-N", job_name(spec.name))]
         if spec.queue:
             opts.append(("-q", _safe(spec.queue, "queue")))
-        resources = [f"nodes={spec.nodes}:ppn={spec.processes_per_node}"]
+        resources = [node_spec(spec)]
         if spec.walltime is not None:
             total = math.ceil(spec.walltime.total_seconds())
             resources.append(f"walltime={total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}")
         if spec.memory_mb is not None:
             resources.append(f"mem={spec.memory_mb}mb")
+        if spec.memory_mb_per_process is not None:
+            resources.append(f"pmem={spec.memory_mb_per_process}mb")
         opts.append(("-l", ",".join(resources)))
         opts.append(("-o", _safe(ctx.stdout, "stdout path")))
         if ctx.stderr == ctx.stdout:
@@ -140,19 +192,19 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
             # No "-j n": the wrapper drops -e when -j has any value (Torque's default is n).
             opts.append(("-e", _safe(ctx.stderr, "stderr path")))
         if spec.array:
-            opts.append(("-t", spec.array))
+            opts.append(("-t", spec.array + (f"%{spec.array_limit}" if spec.array_limit else "")))
         if spec.depends_on is not None:
             opts.append(("-W", "depend=" + depend_value(DependencyGroup.of(spec.depends_on))))
-        return opts
+        return opts + site_options(spec)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
         """``#PBS`` lines for the options (the command line repeats them and wins)."""
-        return [f"#PBS {flag} {value}" for flag, value in self._options(spec, ctx)]
+        return [f"#PBS {flag} {value}".rstrip() for flag, value in self._options(spec, ctx)]
 
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
         argv = [self.cmd("qsub")]
         for flag, value in self._options(spec, ctx):
-            argv += [flag, value]
+            argv += [flag, value] if value else [flag]
         return Command((*argv, _safe(script_path, "script path")))
 
     def parse_submit(self, result: CommandResult) -> str:

@@ -8,6 +8,16 @@ sources: README.md):
   script's leading comment block and the command line overrides them;
 - ``-N -q -l nodes=N:ppn=M,walltime=HH:MM:SS,mem=.. -o -e -j oe|eo|n -d/-w -v -V -t -W
   depend=... -h -a -A -m -M -S -r -k -z``; a Torque job starts in ``$HOME`` unless -d;
+- site options (Torque's qsub(1B), adaptivecomputing/torque ``doc/man1/qsub.1.in``; node
+  properties and ``gpus=`` in the node spec: ``src/server/node_manager.c``; ``pmem``:
+  ``doc/man7/pbs_resources_linux.7.in``), acted on where Slurm has the same thing:
+  ``-A`` -> ``--account``, ``-n`` -> ``--exclusive``, ``nodes=..:gpus=G`` ->
+  ``--gpus-per-node``, other node properties -> ``--constraint`` (joined by ``&``),
+  ``pmem`` -> ``--mem-per-cpu``, ``-M``/``-m`` (b e a f) -> ``--mail-user``/``--mail-type``,
+  ``-p P`` (P <= 0) -> ``--nice=-P`` (a positive priority is only recorded: Slurm lets only
+  operators lower a niceness), ``-t R%N`` -> ``--array=R%N``; all are recorded and shown
+  by ``qstat -f`` (``Account_Name``, ``Mail_Users``, ``Mail_Points``, ``Priority``,
+  ``node_exclusive``, ``Resource_List.*``);
 - default output files ``<name>.o<seq>`` / ``<name>.e<seq>`` (arrays ``-<index>``) in the
   submit directory;
 - stdout on success: the full id ``N.server`` (arrays ``N[].server``) and a newline;
@@ -35,7 +45,7 @@ from typing import Any
 import _torque_emu as emu
 
 _WITH_ARG = set("aAbcCdDeFjklmMNopPqrSTtuvwW")
-_FLAGS = set("fhIVXxz")
+_FLAGS = set("fhInVXxz")  # -n: node-exclusive, a flag (torque src/cmds/qsub_functions.c GETOPT_ARGS)
 _USAGE = ("usage: qsub [-a date_time] [-A account_string] [-d working directory] [-e path] [-h]\n"
           "            [-j oe|eo|n] [-l resource_list] [-m n|{abe}] [-M user_list] [-N jobname]\n"
           "            [-o path] [-q destination] [-r y|n] [-S path_list] [-t array_request]\n"
@@ -203,10 +213,17 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         if "nodes" in resources:
             head, *props = resources["nodes"].split(":")
             nodes = int(head) if head.isdigit() else 1
+            features = []
             for prop in props:
                 if prop.startswith("ppn="):
                     ppn = int(prop[4:])
+                elif prop.startswith("gpus="):
+                    sbatch.append(f"--gpus-per-node={int(prop[5:])}")
+                else:
+                    features.append(prop)
             sbatch += ["-N", str(nodes), f"--ntasks-per-node={ppn}"]
+            if features:
+                sbatch.append("--constraint=" + "&".join(features))
         for key in ("ncpus", "procs"):
             if key in resources:
                 sbatch.append(f"--ntasks={int(resources[key])}")
@@ -214,6 +231,11 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
             sbatch.append(f"--time={math.ceil(_seconds(resources['walltime']) / 60)}")
         if "mem" in resources:
             sbatch.append(f"--mem={_mem_mb(resources['mem'])}M")
+        if "pmem" in resources and "mem" not in resources:  # sbatch takes one of them
+            sbatch.append(f"--mem-per-cpu={_mem_mb(resources['pmem'])}M")
+        priority = int(opts.get("p", "0"))
+        if not -1024 <= priority <= 1023:
+            raise ValueError(opts["p"])
     except ValueError:
         return emu.fail("qsub", "submit error (Illegal attribute or resource value  "
                         f"Resource_List {','.join(opts['l'])})", emu.exit_code(emu.PBSE_BADATVAL))
@@ -254,6 +276,18 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         sbatch.append(f"--begin={_begin(opts['a'])}")
     if opts.get("r") == "n":
         sbatch.append("--no-requeue")
+    if "A" in opts:
+        sbatch.append(f"--account={opts['A']}")
+    if "n" in opts:
+        sbatch.append("--exclusive")
+    if priority < 0:
+        sbatch.append(f"--nice={-priority}")
+    if "M" in opts:
+        sbatch.append(f"--mail-user={opts['M']}")
+    mail_types = sorted({{"b": "BEGIN", "e": "END", "a": "FAIL", "f": "FAIL"}[c]
+                         for c in opts.get("m", "") if c in "beaf"})
+    if mail_types:
+        sbatch.append("--mail-type=" + ",".join(mail_types))
     variables = {"PBS_O_QUEUE": queue or "batch", "PBS_O_HOME": home, "PBS_O_LOGNAME": user,
                  "PBS_O_PATH": os.environ.get("PATH", ""), "PBS_O_MAIL": f"/var/mail/{user}",
                  "PBS_O_SHELL": os.environ.get("SHELL", "/bin/bash"),
@@ -302,6 +336,8 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         "nodect": nodes, "variables": ",".join(f"{k}={v}" for k, v in variables.items()),
         "workdir": workdir, "array": array, "hold": "h" in opts,
         "depend": depend, "ctime": int(time.time()), "final": {},
+        "account": opts.get("A"), "mail_users": opts.get("M"), "mail_points": opts.get("m", "a"),
+        "priority": priority, "node_exclusive": "n" in opts,
     }
     emu.save_record(record)
     if "z" not in opts:

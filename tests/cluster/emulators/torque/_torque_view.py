@@ -44,6 +44,8 @@ def _element_attrs(job: dict[str, Any], rec: dict[str, Any], jid: emu.JobId,
     user = str(rec["owner"]).split("@")[0]
     host = emu.server_name()
     attrs: dict[str, Any] = {"Job_Name": rec["name"], "Job_Owner": rec["owner"]}
+    if rec.get("account"):  # Account_Name: ATTR_A of torque src/include/pbs_ifl.h
+        attrs["Account_Name"] = rec["account"]
     if start:
         attrs["resources_used.cput"] = "00:00:00"
         attrs["resources_used.mem"] = "0kb"
@@ -58,10 +60,14 @@ def _element_attrs(job: dict[str, Any], rec: dict[str, Any], jid: emu.JobId,
         attrs["exec_host"] = f"{job.get('nodes') or host}/0"
     attrs.update({
         "Hold_Types": "u" if state == "H" and rec.get("hold") else ("s" if state == "H" else "n"),
-        "Join_Path": rec.get("join", "n"), "Keep_Files": "n", "Mail_Points": "a",
+        "Join_Path": rec.get("join", "n"), "Keep_Files": "n", "Mail_Points": rec.get("mail_points") or "a",
         "mtime": end or start or submit, "Output_Path": f"{host}:{rec['output_path']}",
-        "Priority": 0, "qtime": submit, "Rerunable": "True",
+        "Priority": rec.get("priority") or 0, "qtime": submit, "Rerunable": "True",
     })
+    if rec.get("mail_users"):
+        attrs["Mail_Users"] = rec["mail_users"]
+    if rec.get("node_exclusive"):  # "node_exclusive = True" (qsub.1.in, -n)
+        attrs["node_exclusive"] = "True"
     for key, value in rec.get("resources", {}).items():
         attrs[f"Resource_List.{key}"] = value
     attrs["Resource_List.nodect"] = rec.get("nodect", 1)
