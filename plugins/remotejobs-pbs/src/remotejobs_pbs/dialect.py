@@ -32,6 +32,7 @@ from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.site import feature_names, pbs_datetime, per_process_memory, priority_of_nice, split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_pbs._ids import _ID, ID_FORMS, array_of, is_job_id, key
 from remotejobs_pbs._qstat import parse_json, parse_text
@@ -49,6 +50,72 @@ _FINISHED = ("Job has finished", "Request invalid for finished array subjob")
 _BAD_OPTION = ("invalid option", "illegal option", "Unknown option")
 _TRANSIENT = ("cannot connect to server", "Connection refused", "Premature end of message",
               "Invalid credential", "No route to host")
+
+
+#: The JobSpec site fields this dialect maps (:func:`site_options`, :meth:`PbsDialect._options`);
+#: PBS has no QoS, so ``qos`` is refused.
+SPEC_FIELDS = frozenset({"account", "reservation", "constraint", "exclusive", "cores_per_process",
+                         "gpus_per_node", "memory_mb_per_process", "nice", "begin", "email", "email_on",
+                         "array_limit", "scheduler_options"})
+# qsub(1B) "-m" (openpbs doc/man1/qsub.1B): b begins, e terminates, a aborted by the batch
+# system (PBS has no "failed" event; a job that exits non-zero is not aborted).
+_MAIL_POINTS = {"begin": "b", "end": "e", "fail": "a"}
+
+
+def chunk(spec: JobSpec) -> str:
+    """The ``select`` chunk, one per node: ``N:ncpus=C:mpiprocs=P[:ompthreads=T][:ngpus=G]
+    [:mem=Mmb][:feature=True...]`` (openpbs doc/man1/pbs_resources.7B: ``ncpus``,
+    ``mpiprocs``, ``ompthreads``, ``mem`` per chunk; ``ngpus``, doc/man8/pbsnodes.8B; node
+    features are the site's boolean host resources, requested as ``name=True``)."""
+    cores = spec.cores_per_process or 1
+    parts = [str(spec.nodes), f"ncpus={spec.processes_per_node * cores}", f"mpiprocs={spec.processes_per_node}"]
+    if spec.cores_per_process is not None:
+        parts.append(f"ompthreads={cores}")
+    if spec.gpus_per_node is not None:
+        parts.append(f"ngpus={spec.gpus_per_node}")
+    per_process = per_process_memory(spec, "pbs")
+    if spec.memory_mb is not None:
+        parts.append(f"mem={math.ceil(spec.memory_mb / spec.nodes)}mb")
+    elif per_process is not None:
+        parts.append(f"mem={per_process * spec.processes_per_node}mb")
+    return ":".join(parts + [f"{name}=True" for name in feature_names(spec, "pbs")])
+
+
+def reservation_queue(spec: JobSpec) -> str | None:
+    """The queue of ``spec.reservation``: a reservation ``R<n>.<server>`` (or ``S<n>``) has
+    the queue ``R<n>`` and jobs run in it by being submitted to it (openpbs
+    doc/man1/pbs_rsub.1B OUTPUT, "The associated queue's name is the prefix")."""
+    if spec.reservation is None:
+        return None
+    if spec.queue:
+        raise InvalidJobSpecError("PBS runs a job in a reservation by submitting it to the reservation's "
+                                  f"queue, so queue={spec.queue!r} and reservation cannot both be given",
+                                  hint="Leave queue unset when giving a reservation")
+    return _safe(spec.reservation.split(".", 1)[0], "reservation")
+
+
+def site_options(spec: JobSpec) -> list[tuple[str, str]]:
+    """qsub options for the site fields not in the chunk (openpbs doc/man1/qsub.1B):
+    ``-A <account string>``, ``-p <priority>`` ([-1024, +1023]; given as -nice),
+    ``-a [[[[CC]YY]MM]DD]hhmm[.SS]``, ``-M <user list>``, ``-m`` (a b e), and
+    scheduler_options["pbs"]; ``-l place=...:excl`` and ``-J <range>%<max subjobs>`` are
+    in :meth:`PbsDialect._options`."""
+    opts: list[tuple[str, str]] = []
+    if spec.account is not None:
+        opts.append(("-A", _safe(spec.account, "account")))
+    priority = priority_of_nice(spec, -1024, 1023, "pbs")
+    if priority is not None:
+        opts.append(("-p", str(priority)))
+    if spec.begin is not None:
+        opts.append(("-a", pbs_datetime(spec.begin)))
+    if spec.email is not None:
+        opts.append(("-M", _safe(spec.email, "e-mail address")))
+        if spec.email_on:
+            opts.append(("-m", "".join(sorted(_MAIL_POINTS[e] for e in spec.email_on))))
+    for raw in spec.scheduler_options.get("pbs", ()):
+        flag, value = split_option(raw)
+        opts.append((flag, _safe(value, f"scheduler option {flag}") if value else ""))
+    return opts
 
 
 def job_name(name: str | None) -> str:
@@ -112,6 +179,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
+    spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
 
     def __init__(self, bin_dir: str = "", status_format: Literal["auto", "json", "text"] = "auto") -> None:
         super().__init__(bin_dir=bin_dir)
@@ -133,32 +201,32 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
     # -- submit -------------------------------------------------------------------
     def _options(self, spec: JobSpec) -> list[tuple[str, str]]:
         opts = [("-N", job_name(spec.name))]
-        if spec.queue:
-            opts.append(("-q", _safe(spec.queue, "queue")))
-        chunk = f"{spec.nodes}:ncpus={spec.processes_per_node}:mpiprocs={spec.processes_per_node}"
-        if spec.memory_mb is not None:
-            chunk += f":mem={math.ceil(spec.memory_mb / spec.nodes)}mb"
-        opts.append(("-l", f"select={chunk}"))
-        if spec.nodes > 1:
-            opts.append(("-l", "place=scatter"))
+        queue = reservation_queue(spec) or (spec.queue and _safe(spec.queue, "queue"))
+        if queue:
+            opts.append(("-q", queue))
+        opts.append(("-l", f"select={chunk(spec)}"))
+        # qsub(1B) "-l place=[arrangement][:sharing]": scatter = one chunk per host, excl = no other job.
+        place = ":".join(p for p in ("scatter" if spec.nodes > 1 else "", "excl" if spec.exclusive else "") if p)
+        if place:
+            opts.append(("-l", f"place={place}"))
         if spec.walltime is not None:
             total = math.ceil(spec.walltime.total_seconds())
             opts.append(("-l", f"walltime={total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"))
-        if spec.array:
-            opts.append(("-J", _array(spec.array)))
+        if spec.array:  # qsub(1B) "-J <range> [%<max subjobs>]"
+            opts.append(("-J", _array(spec.array) + (f"%{spec.array_limit}" if spec.array_limit else "")))
         if spec.depends_on is not None:
             opts.append(("-W", "depend=" + depend_value(DependencyGroup.of(spec.depends_on))))
-        return opts
+        return opts + site_options(spec)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
         """``#PBS`` lines for the resource options (the command line repeats them and wins;
         the output paths are only on the command line)."""
-        return [f"#PBS {flag} {value}" for flag, value in self._options(spec)]
+        return [f"#PBS {flag} {value}".rstrip() for flag, value in self._options(spec)]
 
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
         argv = [self.cmd("qsub")]
         for flag, value in self._options(spec):
-            argv += [flag, value]
+            argv += [flag, value] if value else [flag]
         argv += ["-o", _path(ctx.stdout, "stdout path")]
         if ctx.stderr == ctx.stdout:
             argv += ["-j", "oe"]

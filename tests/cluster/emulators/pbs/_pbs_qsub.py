@@ -8,6 +8,16 @@ Behaviour (openpbs:src/cmds/qsub.c, qsub_sup.c, doc/man1/qsub.1B):
 - options (``GETOPT_ARGS`` ``a:A:c:C:e:fhj:J:k:l:m:M:N:o:p:q:r:R:S:u:v:VW:zP:``): ``-N -q
   -l select=N:ncpus=M[:mpiprocs=K][:mem=..],walltime=..,place=.. -o -e -j oe|eo|n
   -J X-Y[:Z] -W depend=type:id[:id] -h -v -V -z``; others are accepted and ignored;
+- site options (doc/man1/qsub.1B, doc/man1/pbs_resources.7B, doc/man1/pbs_rsub.1B), acted
+  on where Slurm has the same thing: ``-A`` -> ``--account``, ``-a`` -> ``--begin``, ``-p
+  P`` (P <= 0) -> ``--nice=-P`` (a positive priority is only recorded: Slurm lets only
+  operators lower a niceness), ``-M``/``-m`` (a b e) -> ``--mail-user``/``--mail-type``,
+  ``-J R%N`` -> ``--array=R%N`` (``max_run_subjobs``), chunk ``mpiprocs``/``ompthreads``
+  -> ``--ntasks-per-node``/``--cpus-per-task``, ``ngpus`` -> ``--gpus-per-node``, a
+  boolean host resource ``name=True`` -> ``--constraint`` (joined by ``&``), ``place=..excl``
+  -> ``--exclusive``, a reservation queue ``R<n>``/``S<n>`` -> ``--reservation``; all are
+  recorded and shown by ``qstat -f`` (``Account_Name``, ``Execution_Time``, ``Priority``,
+  ``Mail_Users``, ``Mail_Points``, ``max_run_subjobs``, ``Resource_List.*``);
 - success: the id and a newline on stdout (``N.server``, ``N[].server`` with ``-J``);
 - errors: ``qsub: <message>`` on stderr (``qsub: Unknown queue``, exit 170 = PBSE_UNKQUE
   & 0xFF); an option error prints the usage and exits 2 (``print_usage``); a bad ``-J``
@@ -119,6 +129,8 @@ def _resources(values: list[str]) -> dict[str, Any]:
             name, value = item.split("=", 1)
             given[name.strip()] = value.strip()
     chunks, ncpus, mem = 1, 1, 0
+    mpiprocs = ompthreads = ngpus = 0
+    features: list[str] = []
     if "select" in given:
         head, *parts = given["select"].split(":")
         chunks = int(head) if head.isdigit() else 1
@@ -128,6 +140,14 @@ def _resources(values: list[str]) -> dict[str, Any]:
                 ncpus = int(value)
             elif name == "mem":
                 mem = _mem_mb(value)
+            elif name == "mpiprocs":
+                mpiprocs = int(value)
+            elif name == "ompthreads":
+                ompthreads = int(value)
+            elif name == "ngpus":
+                ngpus = int(value)
+            elif value == "True":
+                features.append(name)
     else:
         ncpus = int(given.get("ncpus", 1))
     out: dict[str, Any] = {}
@@ -140,7 +160,26 @@ def _resources(values: list[str]) -> dict[str, Any]:
         total = _seconds(given["walltime"])
         out["walltime"] = f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
     out["_chunks"], out["_ncpus"], out["_mem"] = chunks, ncpus, mem
+    out["_mpiprocs"], out["_ompthreads"], out["_ngpus"], out["_features"] = mpiprocs, ompthreads, ngpus, features
     return out
+
+
+def _begin(text: str) -> str:
+    """``-a [[[[CC]YY]MM]DD]hhmm[.SS]`` (qsub.1B) -> an ISO time for sbatch --begin; the
+    parts left out are today's (the "next one" rule of qsub.1B is not emulated)."""
+    secs = "00"
+    if "." in text:
+        text, secs = text.split(".", 1)
+    now = time.localtime()
+    year, month, day = now.tm_year, now.tm_mon, now.tm_mday
+    rest = text[:-4]
+    if len(rest) >= 2:
+        day = int(rest[-2:])
+    if len(rest) >= 4:
+        month = int(rest[-4:-2])
+    if len(rest) >= 6:
+        year = int(rest[:-4]) if len(rest) == 8 else 2000 + int(rest[-6:-4])
+    return f"{year:04d}-{month:02d}-{day:02d}T{text[-4:-2]}:{text[-2:]}:{secs}"
 
 
 def _slurm_depend(depend: str) -> str:
@@ -197,12 +236,13 @@ def main(argv: list[str]) -> int:
 def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: str) -> int:
     cwd, user, home = os.getcwd(), emu.me(), os.path.expanduser("~")
     name = opts.get("N", default_name)
-    array = opts.get("J")
+    array, limit = opts.get("J"), ""
     if array is not None:
-        match = re.fullmatch(r"(\d+)-(\d+)(?::(\d+))?", array)
+        match = re.fullmatch(r"(\d+)-(\d+)(?::(\d+))?(?:%([1-9]\d*))?", array)
         if not match or int(match.group(1)) >= int(match.group(2)):
             sys.stderr.write(f"qsub: illegal -J value\n{_USAGE}")
             return 2
+        array, _, limit = array.partition("%")
     try:
         resources = _resources(opts["l"])
     except ValueError:
@@ -210,9 +250,43 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         return 2
     queue = opts.get("q", "").split("@")[0] or emu.DEFAULT_QUEUE
     chunks, ncpus, mem = resources.pop("_chunks"), resources.pop("_ncpus"), resources.pop("_mem")
+    mpiprocs, ompthreads = resources.pop("_mpiprocs"), resources.pop("_ompthreads")
+    ngpus, features = resources.pop("_ngpus"), resources.pop("_features")
+    tasks = mpiprocs or ncpus
     sbatch = ["--parsable", "--export=" + ("ALL" if "V" in opts else "NONE"), "-J", name,
-              f"--chdir={home}", "-N", str(chunks), f"--ntasks-per-node={ncpus}"]
-    if queue != emu.DEFAULT_QUEUE:
+              f"--chdir={home}", "-N", str(chunks), f"--ntasks-per-node={tasks}"]
+    if ncpus > tasks:
+        sbatch.append(f"--cpus-per-task={ompthreads or ncpus // tasks}")
+    if ngpus:
+        sbatch.append(f"--gpus-per-node={ngpus}")
+    if features:
+        sbatch.append("--constraint=" + "&".join(features))
+    if "excl" in str(resources.get("place", "")).split(":"):
+        sbatch.append("--exclusive")
+    try:
+        priority = int(opts.get("p", "0"))
+    except ValueError:
+        priority = 2048
+    if not -1024 <= priority <= 1023:  # qsub.1B "-p": range [-1024, +1023]
+        sys.stderr.write(f"qsub: illegal -p value\n{_USAGE}")  # [assumed wording]
+        return 2
+    if priority < 0:
+        sbatch.append(f"--nice={-priority}")
+    if "A" in opts:
+        sbatch.append(f"--account={opts['A']}")
+    if "a" in opts and not re.fullmatch(r"(\d\d){2,6}(\.\d\d)?", opts["a"]):
+        sys.stderr.write(f"qsub: illegal -a value\n{_USAGE}")  # [assumed wording]
+        return 2
+    if "a" in opts:
+        sbatch.append(f"--begin={_begin(opts['a'])}")
+    if "M" in opts:
+        sbatch.append(f"--mail-user={opts['M']}")
+    mail_types = sorted({{"b": "BEGIN", "e": "END", "a": "FAIL"}[c] for c in opts.get("m", "") if c in "abe"})
+    if mail_types:
+        sbatch.append("--mail-type=" + ",".join(mail_types))
+    if re.fullmatch(r"[RS]\d+", queue):  # a reservation's queue (pbs_rsub.1B OUTPUT)
+        sbatch.append(f"--reservation={queue}")
+    elif queue != emu.DEFAULT_QUEUE:
         sbatch += ["-p", queue]
     if "walltime" in resources:
         sbatch.append(f"--time={math.ceil(_seconds(resources['walltime']) / 60)}")
@@ -232,7 +306,7 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
     if join not in ("oe", "eo"):
         sbatch.append(f"--error={err_path}")
     if array:
-        sbatch.append(f"--array={array}")
+        sbatch.append(f"--array={array}" + (f"%{limit}" if limit else ""))
     depend = next((c[len("depend="):] for c in opts.get("W", "").split(",") if c.startswith("depend=")), "")
     if depend:
         sbatch.append(f"--dependency={_slurm_depend(depend)}")
@@ -278,6 +352,11 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         "resources": resources, "ncpus": ncpus * chunks, "home": home,
         "variables": ",".join(f"{k}={v.replace(',', chr(92) + ',')}" for k, v in variables.items()),
         "array": array, "hold": "h" in opts, "depend": depend, "ctime": int(time.time()), "final": {},
+        "account": opts.get("A"), "priority": priority,
+        "execution_time": int(time.mktime(time.strptime(_begin(opts["a"]), "%Y-%m-%dT%H:%M:%S")))
+        if "a" in opts else None,
+        "mail_users": opts.get("M"), "mail_points": opts.get("m", "a"),
+        "max_run_subjobs": int(limit) if array and limit else None,
     }
     emu.save_record(record)
     if "z" not in opts:

@@ -33,7 +33,7 @@ LINE_LIMIT = 78
 # A record younger than this that Slurm does not list was submitted after our squeue
 # snapshot (Slurm keeps finished jobs MinJobAge = 300 s, and the record is written first).
 YOUNG = 600
-TIME_ATTRS = ("ctime", "etime", "mtime", "qtime", "stime", "obittime")
+TIME_ATTRS = ("ctime", "etime", "mtime", "qtime", "stime", "obittime", "Execution_Time")
 
 
 def _hms(seconds: float) -> str:
@@ -67,9 +67,20 @@ def _attrs(job: dict[str, Any], rec: dict[str, Any], jid: emu.JobId, fin: dict[s
         attrs["exec_host"] = f"{host}/0"
         attrs["exec_vnode"] = f"({host}:ncpus={rec['ncpus']})"
     attrs.update({"Hold_Types": ("u" if rec.get("hold") else "s") if state == "H" else "n",
-                  "Join_Path": rec.get("join", "n"), "Keep_Files": "n", "Mail_Points": "a",
-                  "mtime": end or start or submit, "Output_Path": f"{host}:{rec['output_path']}",
-                  "Priority": 0, "qtime": submit, "Rerunable": "True"})
+                  "Join_Path": rec.get("join", "n"), "Keep_Files": "n",
+                  "Mail_Points": rec.get("mail_points") or "a", "mtime": end or start or submit,
+                  "Output_Path": f"{host}:{rec['output_path']}", "Priority": rec.get("priority") or 0,
+                  "qtime": submit, "Rerunable": "True"})
+    # Site attributes (names: openpbs src/include/pbs_ifl.h ATTR_A, ATTR_a, ATTR_M,
+    # max_run_subjobs; doc/man1/pbs_job_attributes.7B).
+    if rec.get("account"):
+        attrs["Account_Name"] = rec["account"]
+    if rec.get("execution_time"):
+        attrs["Execution_Time"] = rec["execution_time"]
+    if rec.get("mail_users"):
+        attrs["Mail_Users"] = rec["mail_users"]
+    if rec.get("max_run_subjobs") and jid.index == "":
+        attrs["max_run_subjobs"] = rec["max_run_subjobs"]
     for name, value in rec["resources"].items():
         attrs[f"Resource_List.{name}"] = value
     if start:
