@@ -37,6 +37,7 @@ from typing import ClassVar, Literal, Self
 from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
+from remotejobs.scheduler.site import split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
 from remotejobs_lsf.settings import LsfSettings
@@ -51,6 +52,65 @@ _CONDITIONS = {"afterok": "done", "afternotok": "exit", "afterany": "ended", "af
 _CANCELLED = ("TERM_OWNER", "TERM_ADMIN", "TERM_FORCE_OWNER", "TERM_FORCE_ADMIN", "TERM_REQUEUE")
 _TIMEOUT = ("TERM_RUNLIMIT", "TERM_DEADLINE")
 _UNIT_KB = {"KB": 1, "MB": 1024, "GB": 1024 * 1024}
+
+
+#: The JobSpec site fields this dialect maps (:func:`site_options`). LSF has no QoS and
+#: no niceness (``-sp`` is an absolute user priority, 1..MAX_USER_PRIORITY): refused.
+SPEC_FIELDS = frozenset({"account", "reservation", "constraint", "exclusive", "cores_per_process",
+                         "gpus_per_node", "memory_mb_per_process", "begin", "email", "email_on",
+                         "array_limit", "scheduler_options"})
+_IBM = "https://www.ibm.com/docs/en/spectrum-lsf/10.1.0?topic=bsub-options"
+
+
+def begin_time(begin: datetime) -> str:
+    """``-b [[year:][month:]day:]hour:minute`` in full (``YYYY:MM:DD:hh:mm``), rounded up
+    to the minute so the job never starts before ``begin`` (bsub -b, IBM LSF 10.1 docs)."""
+    naive = begin.replace(tzinfo=None)
+    if naive.second or naive.microsecond:
+        naive = naive.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return naive.strftime("%Y:%m:%d:%H:%M")
+
+
+def site_options(spec: JobSpec, limit_unit: str = "MB") -> list[tuple[str, str]]:
+    """bsub options for the site fields (``""`` value: a bare flag). Syntax from the IBM
+    Spectrum LSF 10.1 bsub reference (``_IBM``): ``-P project_name``, ``-U reservation_ID``,
+    ``-R "select[...]"`` (the constraint, verbatim, in LSF's expression syntax), ``-x``,
+    ``-R "affinity[core(N)]"`` (N cores per task), ``-gpu "num=N"`` (per host),
+    ``-R "rusage[mem=N/task]"`` (per-task reservation, LSF 10.1.0.9+, units of
+    LSF_UNIT_FOR_LIMITS), ``-b``, ``-u mail_user``, ``-B`` (mail at dispatch), ``-N``
+    (mail the job report when it finishes) or ``-Ne`` (only when it exits with failure);
+    ``array_limit`` is the ``%N`` of ``-J "name[1-10]%N"`` (see :meth:`LsfDialect.options`).
+    Per-task rusage: https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_release_notes/lsf_relnotes_resourcemanagement10.1.0.9.html;
+    ``-Ne``: https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bsub.__ne.1.html."""
+    opts: list[tuple[str, str]] = []
+    if spec.account is not None:
+        opts.append(("-P", spec.account))
+    if spec.reservation is not None:
+        opts.append(("-U", spec.reservation))
+    if spec.constraint is not None:
+        opts.append(("-R", f"select[{spec.constraint}]"))
+    if spec.exclusive:
+        opts.append(("-x", ""))
+    if spec.cores_per_process is not None:
+        opts.append(("-R", f"affinity[core({spec.cores_per_process})]"))
+    if spec.gpus_per_node is not None:
+        opts.append(("-gpu", f"num={spec.gpus_per_node}"))
+    if spec.memory_mb_per_process is not None:
+        amount = max(1, math.ceil(spec.memory_mb_per_process * 1024 / _UNIT_KB[limit_unit]))
+        opts.append(("-R", f"rusage[mem={amount}/task]"))
+    if spec.begin is not None:
+        opts.append(("-b", begin_time(spec.begin)))
+    if spec.email is not None:
+        opts.append(("-u", spec.email))
+        if "begin" in spec.email_on:
+            opts.append(("-B", ""))
+        if "end" in spec.email_on:
+            opts.append(("-N", ""))
+        elif "fail" in spec.email_on:
+            opts.append(("-Ne", ""))
+    for raw in spec.scheduler_options.get("lsf", ()):
+        opts.append(split_option(raw))
+    return opts
 
 
 def lsf_job_name(name: str) -> str:
@@ -109,6 +169,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
     # "123" or an element "123[4]" (§1.4). Never "0": ``bkill 0`` means every job of the
     # user (§1.4), so 0 is not an id here.
     job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}(\[[1-9][0-9]{0,18}\])?")
+    spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
 
     def __init__(self, bin_dir: str = "", limit_unit: Literal["KB", "MB", "GB"] = "MB",
                  status_format: Literal["json", "delimited"] = "delimited",
@@ -128,7 +189,8 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
     def options(self, spec: JobSpec, ctx: ScriptContext) -> list[tuple[str, str]]:
         """bsub options for ``spec`` as (flag, value) pairs."""
         name = lsf_job_name(spec.name or "") or lsf_job_name(posix_basename(spec.executable))
-        opts = [("-J", f"{name}[{spec.array}]" if spec.array else name)]
+        limit = f"%{spec.array_limit}" if spec.array_limit else ""
+        opts = [("-J", f"{name}[{spec.array}]{limit}" if spec.array else name)]
         if spec.queue:
             opts.append(("-q", spec.queue))
         tasks = spec.nodes * spec.processes_per_node
@@ -148,10 +210,11 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
                  ("-e", ctx.stderr + ("-%I" if array and spec.stderr is None else ""))]
         if spec.depends_on is not None:
             opts.append(("-w", dependency_expression(DependencyGroup.of(spec.depends_on))))
-        return opts
+        return opts + site_options(spec, self.limit_unit)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
-        return [f"#BSUB {flag} {shlex.quote(value)}" for flag, value in self.options(spec, ctx)]
+        return [f"#BSUB {flag} {shlex.quote(value)}" if value else f"#BSUB {flag}"
+                for flag, value in self.options(spec, ctx)]
 
     # -- submit -------------------------------------------------------------------
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:

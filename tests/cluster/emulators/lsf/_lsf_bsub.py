@@ -7,6 +7,15 @@ unset). Success: ``Job <N> is submitted to [default ]queue <q>.`` on stdout (std
 with ``BSUB_STDERR``), exit 0. Errors: ``<context>: <message>. Job not submitted.`` on
 stderr, exit 255. The job is submitted held, recorded, then released, so the wrapper
 never runs before its record exists.
+
+Site options (IBM Spectrum LSF 10.1 bsub reference,
+https://www.ibm.com/docs/en/spectrum-lsf/10.1.0?topic=bsub-options), acted on where Slurm
+has the same thing: ``-P`` -> ``--account`` (and ``bjobs -o proj_name``), ``-U`` ->
+``--reservation``, ``-R "select[e]"`` -> ``--constraint`` (``&&``/``||`` as ``&``/``|``),
+``-R "affinity[core(N)]"`` -> ``--cpus-per-task=N``, ``-gpu "num=N"`` ->
+``--gpus-per-node=N``, ``-b [[[YYYY:]MM:]DD:]hh:mm`` -> ``--begin``, ``-u`` ->
+``--mail-user``, ``-B``/``-N``/``-Ne`` -> ``--mail-type`` BEGIN/END/FAIL; ``-x`` and
+``rusage[mem=..]`` as before.
 """
 
 from __future__ import annotations
@@ -151,6 +160,52 @@ def _sbatch_error(stderr: str) -> None:
     fail("", text.rstrip("."))
 
 
+def begin_time(text: str) -> str:
+    """``-b [[year:][month:]day:]hour:minute`` -> an ISO time for sbatch --begin (parts left
+    out are today's; LSF's "next such time" rule is not emulated)."""
+    parts = [int(p) for p in text.split(":")]
+    if not 2 <= len(parts) <= 5:
+        raise ValueError(text)
+    now = time.localtime()
+    year, month, day = now.tm_year, now.tm_mon, now.tm_mday
+    if len(parts) >= 3:
+        day = parts[-3]
+    if len(parts) >= 4:
+        month = parts[-4]
+    if len(parts) == 5:
+        year = parts[0]
+    return f"{year:04d}-{month:02d}-{day:02d}T{parts[-2]:02d}:{parts[-1]:02d}:00"
+
+
+def _site_options(opts: dict[str, object], resreq: str) -> list[str]:
+    """sbatch options for bsub's site options (module docstring)."""
+    out: list[str] = []
+    if opts.get("-P"):
+        out.append(f"--account={opts['-P']}")
+    if opts.get("-U"):
+        out.append(f"--reservation={opts['-U']}")
+    select = re.search(r"select\[([^\]]*)\]", resreq)
+    if select:
+        out.append("--constraint=" + select.group(1).replace("&&", "&").replace("||", "|").replace(" ", ""))
+    cores = re.search(r"affinity\[core\((\d+)\)", resreq)
+    if cores:
+        out.append(f"--cpus-per-task={cores.group(1)}")
+    gpus = re.search(r"(?:^|:)num=(\d+)", str(opts.get("-gpu", "")))
+    if gpus:
+        out.append(f"--gpus-per-node={gpus.group(1)}")
+    if opts.get("-b"):
+        try:
+            out.append(f"--begin={begin_time(str(opts['-b']))}")
+        except ValueError:
+            fail(str(opts["-b"]), "Bad time specification")  # [assumed wording]
+    if opts.get("-u"):
+        out.append(f"--mail-user={opts['-u']}")
+    types = [t for flag, t in (("-B", "BEGIN"), ("-N", "END"), ("-Ne", "FAIL")) if opts.get(flag)]
+    if types:
+        out.append("--mail-type=" + ",".join(types))
+    return out
+
+
 def main(argv: list[str]) -> int:
     me = emu.caller()
     cli, command = parse_options(argv, stop_at_command=True)
@@ -212,6 +267,7 @@ def main(argv: list[str]) -> int:
         sbatch.append(f"--mem-per-cpu={max(1, math.ceil(per_slot / 1024))}")
     if opts.get("-x"):
         sbatch.append("--exclusive")
+    sbatch += _site_options(opts, resreq)
     if indices:
         sbatch.append("--array=" + ",".join(map(str, indices)) + (f"%{limit}" if limit else ""))
     never = False
@@ -240,6 +296,7 @@ def main(argv: list[str]) -> int:
         "output_overwrite": "-oo" in opts, "error": error, "error_overwrite": "-eo" in opts,
         "slots": slots, "runlimit_min": runlimit, "memlimit_kb": memlimit, "resreq": resreq,
         "dependency": opts.get("-w"), "project": opts.get("-P"), "hold": bool(opts.get("-H")),
+        "reservation": opts.get("-U"), "begin": opts.get("-b"), "mail_user": opts.get("-u"),
         "no_report": bool(opts.get("-N")), "never": never,
         "env_all": keep_all, "env_keep": keep, "env_drop": drop,
     }
