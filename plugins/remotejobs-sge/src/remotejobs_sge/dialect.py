@@ -29,6 +29,7 @@ from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerEr
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler import Command, SchedulerDialect, ScriptContext, StatusProbe
 from remotejobs.scheduler.arrays import select
+from remotejobs.scheduler.site import feature_names, pbs_datetime, per_process_memory, priority_of_nice, split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_sge._qacct import info_from_record, parse_qacct, record_id
 from remotejobs_sge._qstat import QstatRow, error_reasons, parse_qstat_xml
@@ -80,6 +81,26 @@ def native_state(word: str) -> tuple[JobState, str | None]:
     return JobState.UNKNOWN, f"unknown Grid Engine state {word!r}"
 
 
+#: The JobSpec site fields this dialect maps (:meth:`SgeDialect.site_options`). Grid Engine
+#: has no QoS and no standard GPU resource (sites define their own complex: pass it with
+#: ``scheduler_options={"sge": ["-l=gpu=1"]}``): ``qos`` and ``gpus_per_node`` are refused.
+SPEC_FIELDS = frozenset({"account", "reservation", "constraint", "exclusive", "cores_per_process",
+                         "memory_mb_per_process", "nice", "begin", "email", "email_on", "array_limit",
+                         "scheduler_options"})
+# qsub(1) "-m b|e|a|s|n": b beginning, e end, a aborted or rescheduled (no "failed" event).
+_MAIL_POINTS = {"begin": "b", "end": "e", "fail": "a"}
+_WORD = re.compile(r"^[A-Za-z0-9_.@+-]+$")
+
+
+def _word(value: str, what: str) -> str:
+    """``value`` when it is one plain word (qsub splits option lists at ``,`` and reads
+    ``=``/``:`` in resource requests), else InvalidJobSpecError."""
+    if not _WORD.match(value):
+        raise InvalidJobSpecError(f"The {what} {value!r} cannot be given to Grid Engine's qsub",
+                                  hint="Use letters, digits and _ . @ + -")
+    return value
+
+
 def job_name(name: str | None) -> str:
     """A name Grid Engine accepts: ``[A-Za-z0-9_.-]``, starting with a letter (no digit
     first, qsub says), at most 64 characters (default ``remotejobs``)."""
@@ -109,6 +130,7 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
     state_map: ClassVar[Mapping[str, JobState]] = {w: native_state(w)[0] for w in _STATE_WORDS}
     #: job numbers and ``<job>.<task>`` only: the resource refuses other ids before any command.
     job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
+    spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
@@ -139,12 +161,17 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
         return []
 
     def _resources(self, spec: JobSpec) -> list[str]:
-        slots = spec.nodes * spec.processes_per_node
+        # A slot is one core: cores_per_process multiplies the slots (the parallel
+        # environment's allocation rule places them).
+        slots = spec.nodes * spec.processes_per_node * (spec.cores_per_process or 1)
         argv: list[str] = []
         if spec.walltime is not None:
             argv += ["-l", f"h_rt={math.ceil(spec.walltime.total_seconds())}"]
+        per_process = per_process_memory(spec, "sge")
         if spec.memory_mb is not None:  # Grid Engine memory resources count per slot
             argv += ["-l", f"{self.memory_resource}={math.ceil(spec.memory_mb / slots)}M"]
+        elif per_process is not None:
+            argv += ["-l", f"{self.memory_resource}={math.ceil(per_process / (spec.cores_per_process or 1))}M"]
         if slots > 1:
             if self.parallel_environment is None:
                 raise InvalidJobSpecError(
@@ -162,6 +189,43 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
                 f"Grid Engine takes one range of task numbers >= 1, not {spec.array!r}",
                 hint="Give array as 'N' or 'N-M' with 1 <= N <= M")
         return ["-t", spec.array]
+
+    def site_options(self, spec: JobSpec) -> list[str]:
+        """qsub arguments for the site fields (qsub(1) of Grid Engine 8.1.9, Debian's
+        gridengine-client, ``man sge_submit``): ``-A account_string``, ``-ar ar_id``, ``-l
+        name=true`` per node feature (boolean complexes, sge_complex(5)), ``-l
+        exclusive=true`` (the site's EXCL complex named ``exclusive``, sge_complex(5)
+        "EXCL"), ``-p priority`` (-1023..1024; users may only lower it: given as -nice),
+        ``-a [[CC]YY]MMDDhhmm[.SS]``, ``-M user[@host]``, ``-m`` (b e a), ``-tc
+        max_running_tasks``, then scheduler_options["sge"]."""
+        argv: list[str] = []
+        if spec.account is not None:
+            argv += ["-A", _word(spec.account, "account")]
+        if spec.reservation is not None:
+            if not spec.reservation.isdigit():
+                raise InvalidJobSpecError(f"Grid Engine advance reservations are numbers, not {spec.reservation!r}",
+                                          hint="Give the id qrsub printed (qrstat lists them)")
+            argv += ["-ar", spec.reservation]
+        for name in feature_names(spec, "sge"):
+            argv += ["-l", f"{name}=true"]
+        if spec.exclusive:
+            argv += ["-l", "exclusive=true"]
+        priority = priority_of_nice(spec, -1023, 1024, "sge")
+        if priority is not None:
+            argv += ["-p", str(priority)]
+        if spec.begin is not None:
+            argv += ["-a", pbs_datetime(spec.begin)]
+        if spec.email is not None:
+            argv += ["-M", _word(spec.email, "e-mail address")]
+            if spec.email_on:
+                # One word ("ae"): qsub 8.1.9 refuses "a,e" ("Wrong mail options list format").
+                argv += ["-m", "".join(sorted(_MAIL_POINTS[e] for e in spec.email_on))]
+        if spec.array_limit is not None:
+            argv += ["-tc", str(spec.array_limit)]
+        for raw in spec.scheduler_options.get("sge", ()):
+            flag, value = split_option(raw)
+            argv += [flag, value] if value else [flag]
+        return argv
 
     def _hold(self, spec: JobSpec) -> list[str]:
         """``-hold_jid`` for ``afterany`` clauses joined by ``all`` (a group's clauses unite
@@ -193,7 +257,7 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
             argv += ["-j", "y"]
         else:
             argv += ["-e", _path(ctx.stderr, "stderr path")]
-        argv += [*self._array(spec), *self._hold(spec), _path(script_path, "script path")]
+        argv += [*self._array(spec), *self._hold(spec), *self.site_options(spec), _path(script_path, "script path")]
         return Command(tuple(argv))
 
     def parse_submit(self, result: CommandResult) -> str:
