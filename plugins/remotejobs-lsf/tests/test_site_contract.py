@@ -19,13 +19,13 @@ pytestmark = pytest.mark.cluster
 
 class TestLsfSiteFields(SiteFieldsContract):
     site_values: ClassVar[dict[str, Any]] = {
-        "account": "imaging", "cores_per_process": 2, "memory_mb_per_process": 100,
+        "account": "imaging", "constraint": "ssd", "cores_per_process": 2, "memory_mb_per_process": 100,
         "email": "rj@example.org", "email_on": frozenset({"begin", "end"}), "array": "1-2", "array_limit": 1,
         "scheduler_options": {"lsf": ("-W=5",)},
     }
     patterns: ClassVar[dict[str, str]] = {
         "account": r"^imaging\n[\s\S]*Account=imaging ",
-        "cores_per_process": r"CPUs/Task=2",
+        "cores_per_process": r"CPUs/Task=2", "constraint": r"Features=ssd ",
         "memory_mb_per_process": r"MinMemoryCPU=100M", "email": r"MailUser=rj@example.org",
         "email_on": r"MailType=BEGIN,END", "array_limit": r"ArrayTaskThrottle=1",
         "scheduler_options": r"TimeLimit=00:05:00",
@@ -34,7 +34,6 @@ class TestLsfSiteFields(SiteFieldsContract):
         "exclusive": "-x reaches sbatch as --exclusive, which the test partition's OverSubscribe=FORCE "
                      "overrides, and bjobs shows no trace of it; golden-tested",
         "reservation": "no reservation exists on the test cluster; golden-tested",
-        "constraint": "the test node has no features (Slurm refuses any); golden-tested",
         "gpus_per_node": "the test node has no GPUs; golden-tested",
     }
     stdin_dir = "lsf-site-inbox"

@@ -11,7 +11,7 @@ from remotejobs.models import SITE_FIELDS, JobSpec
 from remotejobs.scheduler.dialect import ScriptContext
 
 CTX = ScriptContext(job_dir="/h/j", index_dir="/h/i", workdir="/h/w", stdout="/h/j/o", stderr="/h/j/e")
-FULL = JobSpec(executable="x", name="site", account="imaging", reservation="maint_1",
+FULL = JobSpec(executable="x", name="site", processes_per_node=2, account="imaging", reservation="maint_1",
                constraint="fast&&ssd", exclusive=True, cores_per_process=4, gpus_per_node=1,
                memory_mb_per_process=1000, begin=datetime(2030, 1, 2, 3, 4, 5), email="a@b.c",
                email_on=frozenset({"begin", "end", "fail"}), array="1-9", array_limit=2,
@@ -21,8 +21,9 @@ FULL = JobSpec(executable="x", name="site", account="imaging", reservation="main
 def test_every_mapped_field_becomes_its_bsub_directive() -> None:
     lines = LsfDialect(limit_unit="GB").directives(FULL, CTX)
     assert lines[0] == "#BSUB -J 'site[1-9]%2'"
-    assert lines[-13:] == ["#BSUB -P imaging", "#BSUB -U maint_1", "#BSUB -R 'select[fast&&ssd]'", "#BSUB -x",
-                           "#BSUB -R 'affinity[core(4)]'", "#BSUB -gpu num=1", "#BSUB -R 'rusage[mem=1/task]'",
+    # One -R string, select first (IBM bsub -R: sections in order, separated by spaces).
+    assert "#BSUB -R 'select[fast&&ssd] rusage[mem=1/task] span[ptile=2] affinity[core(4)]'" in lines
+    assert lines[-10:] == ["#BSUB -P imaging", "#BSUB -U maint_1", "#BSUB -x", "#BSUB -gpu num=1",
                            "#BSUB -b 2030:01:02:03:05", "#BSUB -u a@b.c", "#BSUB -B", "#BSUB -N", "#BSUB -app tomo",
                            "#BSUB -r"]
     assert not any("licenses" in line for line in lines)

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.cluster
 
 class TestPbsSiteFields(SiteFieldsContract):
     site_values: ClassVar[dict[str, Any]] = {
-        "account": "imaging", "exclusive": True, "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
+        "account": "imaging", "constraint": "ssd",
+        "exclusive": True, "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
         "email": "rj@example.org", "email_on": frozenset({"begin", "end"}), "array": "1-2", "array_limit": 1,
         "scheduler_options": {"pbs": ("-r=n",)},
     }
@@ -29,6 +30,7 @@ class TestPbsSiteFields(SiteFieldsContract):
         "exclusive": r"Resource_List.place = excl",
         "cores_per_process": r"ncpus=2:mpiprocs=1:ompthreads=2[\s\S]*MinCPUsNode=2",
         "memory_mb_per_process": r"Resource_List.select = 1:ncpus=2:mpiprocs=1:ompthreads=2:mem=100mb",
+        "constraint": r"Resource_List.select = \S*:ssd=True[\s\S]*Features=ssd ",
         "nice": r"Priority = -7[\s\S]*Nice=7", "email": r"Mail_Users = rj@example.org[\s\S]*MailUser=rj@example.org",
         "email_on": r"Mail_Points = be[\s\S]*MailType=BEGIN,END", "array_limit": r"max_run_subjobs = 1[\s\S]*"
                                                                                    r"ArrayTaskThrottle=1",
@@ -36,7 +38,6 @@ class TestPbsSiteFields(SiteFieldsContract):
     }
     not_on_test_cluster: ClassVar[dict[str, str]] = {
         "reservation": "no reservation exists on the test cluster (making one needs Slurm's operator); golden-tested",
-        "constraint": "the test node has no features (Slurm refuses any); golden-tested",
         "gpus_per_node": "the test node has no GPUs; golden-tested",
     }
     stdin_dir = "pbs-site-inbox"

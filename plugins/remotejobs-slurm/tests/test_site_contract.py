@@ -18,20 +18,20 @@ pytestmark = pytest.mark.cluster
 
 class TestSlurmSiteFields(SiteFieldsContract):
     site_values: ClassVar[dict[str, Any]] = {
-        "account": "imaging", "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
+        "account": "imaging", "qos": "high", "constraint": "ssd",
+        "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
         "email": "rj@example.org", "email_on": frozenset({"begin", "fail"}), "array": "1-2", "array_limit": 1,
         "scheduler_options": {"slurm": ("--comment=rjsite",)},
     }
     patterns: ClassVar[dict[str, str]] = {
-        "account": r"Account=imaging ", "cores_per_process": r"CPUs/Task=2",
+        "account": r"Account=imaging ", "qos": r"QOS=high ", "constraint": r"Features=ssd ",
+        "cores_per_process": r"CPUs/Task=2",
         "memory_mb_per_process": r"MinMemoryCPU=50M",
         "nice": r"Nice=7 ", "email": r"MailUser=rj@example.org", "email_on": r"MailType=BEGIN,FAIL",
         "array_limit": r"ArrayTaskThrottle=1", "scheduler_options": r"Comment=rjsite",
     }
     not_on_test_cluster: ClassVar[dict[str, str]] = {
-        "qos": "without accounting storage slurmctld keeps no QoS; golden-tested",
         "reservation": "no reservation exists on the test cluster; golden-tested",
-        "constraint": "the test node has no features (refusal checked in test_site_fields.py)",
         "exclusive": "the test partition's OverSubscribe=FORCE overrides --exclusive; golden-tested",
         "gpus_per_node": "the test node has no GPUs; golden-tested",
     }

@@ -19,19 +19,21 @@ pytestmark = pytest.mark.cluster
 
 class TestTorqueSiteFields(SiteFieldsContract):
     site_values: ClassVar[dict[str, Any]] = {
-        "account": "imaging", "exclusive": True, "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
+        "account": "imaging", "constraint": "ssd",
+        "exclusive": True, "cores_per_process": 2, "memory_mb_per_process": 100, "nice": 7,
         "email": "rj@example.org", "email_on": frozenset({"end", "fail"}), "array": "1-2", "array_limit": 1,
         "scheduler_options": {"torque": ("-r=n",)},
     }
     patterns: ClassVar[dict[str, str]] = {
         "account": r"Account_Name = imaging[\s\S]*Account=imaging ", "exclusive": r"node_exclusive = True",
-        "cores_per_process": r"Resource_List.nodes = 1:ppn=2", "memory_mb_per_process": r"Resource_List.pmem = 100mb",
+        "cores_per_process": r"Resource_List.nodes = 1:ppn=2",
+        "constraint": r"Resource_List.nodes = 1:ppn=2:ssd[\s\S]*Features=ssd ",
+        "memory_mb_per_process": r"Resource_List.pmem = 100mb",
         "nice": r"Priority = -7[\s\S]*Nice=7", "email": r"Mail_Users = rj@example.org[\s\S]*MailUser=rj@example.org",
         "email_on": r"Mail_Points = ef[\s\S]*MailType=END,FAIL", "array_limit": r"ArrayTaskThrottle=1",
         "scheduler_options": r"submit_args = .*-r n",
     }
     not_on_test_cluster: ClassVar[dict[str, str]] = {
-        "constraint": "the test node has no features (Slurm refuses any); golden-tested",
         "gpus_per_node": "the test node has no GPUs; golden-tested",
     }
     stdin_dir = "torque-site-inbox"

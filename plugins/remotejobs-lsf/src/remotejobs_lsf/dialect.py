@@ -71,33 +71,45 @@ def begin_time(begin: datetime) -> str:
     return naive.strftime("%Y:%m:%d:%H:%M")
 
 
-def site_options(spec: JobSpec, limit_unit: str = "MB") -> list[tuple[str, str]]:
-    """bsub options for the site fields (``""`` value: a bare flag). Syntax from the IBM
-    Spectrum LSF 10.1 bsub reference (``_IBM``): ``-P project_name``, ``-U reservation_ID``,
-    ``-R "select[...]"`` (the constraint, verbatim, in LSF's expression syntax), ``-x``,
-    ``-R "affinity[core(N)]"`` (N cores per task), ``-gpu "num=N"`` (per host),
-    ``-R "rusage[mem=N/task]"`` (per-task reservation, LSF 10.1.0.9+, units of
-    LSF_UNIT_FOR_LIMITS), ``-b``, ``-u mail_user``, ``-B`` (mail at dispatch), ``-N``
+def resource_sections(spec: JobSpec, limit_unit: str = "MB") -> str:
+    """One ``-R`` resource requirement string for ``spec``: its sections in LSF's order
+    (``select[]`` first, then ``rusage[]``, ``span[]``, ``affinity[]``, separated by spaces:
+    https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bsub.__r.1.html). ``select``
+    is the constraint, verbatim, in LSF's expression syntax; ``rusage[mem=N/task]`` the
+    memory per process (per-task reservation, LSF 10.1.0.9+, units of LSF_UNIT_FOR_LIMITS);
+    ``span[ptile=P]`` the processes per node; ``affinity[core(N)]`` N cores per task."""
+    sections = []
+    if spec.constraint is not None:
+        sections.append(f"select[{spec.constraint}]")
+    if spec.memory_mb_per_process is not None:
+        amount = max(1, math.ceil(spec.memory_mb_per_process * 1024 / _UNIT_KB[limit_unit]))
+        sections.append(f"rusage[mem={amount}/task]")
+    if spec.nodes > 1 or spec.processes_per_node > 1:
+        sections.append(f"span[ptile={spec.processes_per_node}]")
+    if spec.cores_per_process is not None:
+        sections.append(f"affinity[core({spec.cores_per_process})]")
+    return " ".join(sections)
+
+
+def site_options(spec: JobSpec) -> list[tuple[str, str]]:
+    """bsub options for the site fields besides ``-R`` (:func:`resource_sections`) and
+    ``-J`` (``""`` value: a bare flag). Syntax from the IBM Spectrum LSF 10.1 bsub
+    reference (``_IBM``): ``-P project_name``, ``-U reservation_ID``, ``-x``, ``-gpu
+    "num=N"`` (per host), ``-b``, ``-u mail_user``, ``-B`` (mail at dispatch), ``-N``
     (mail the job report when it finishes) or ``-Ne`` (only when it exits with failure);
     ``array_limit`` is the ``%N`` of ``-J "name[1-10]%N"`` (see :meth:`LsfDialect.options`).
-    Per-task rusage: https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_release_notes/lsf_relnotes_resourcemanagement10.1.0.9.html;
+    Per-task rusage (:func:`resource_sections`):
+    https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_release_notes/lsf_relnotes_resourcemanagement10.1.0.9.html;
     ``-Ne``: https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bsub.__ne.1.html."""
     opts: list[tuple[str, str]] = []
     if spec.account is not None:
         opts.append(("-P", spec.account))
     if spec.reservation is not None:
         opts.append(("-U", spec.reservation))
-    if spec.constraint is not None:
-        opts.append(("-R", f"select[{spec.constraint}]"))
     if spec.exclusive:
         opts.append(("-x", ""))
-    if spec.cores_per_process is not None:
-        opts.append(("-R", f"affinity[core({spec.cores_per_process})]"))
     if spec.gpus_per_node is not None:
         opts.append(("-gpu", f"num={spec.gpus_per_node}"))
-    if spec.memory_mb_per_process is not None:
-        amount = max(1, math.ceil(spec.memory_mb_per_process * 1024 / _UNIT_KB[limit_unit]))
-        opts.append(("-R", f"rusage[mem={amount}/task]"))
     if spec.begin is not None:
         opts.append(("-b", begin_time(spec.begin)))
     if spec.email is not None:
@@ -196,8 +208,9 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
         tasks = spec.nodes * spec.processes_per_node
         if tasks > 1:
             opts.append(("-n", str(tasks)))
-        if spec.nodes > 1 or spec.processes_per_node > 1:
-            opts.append(("-R", f"span[ptile={spec.processes_per_node}]"))
+        sections = resource_sections(spec, self.limit_unit)
+        if sections:
+            opts.append(("-R", sections))
         if self.resource_requirement:
             opts.append(("-R", self.resource_requirement))
         if spec.walltime is not None:
@@ -210,7 +223,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
                  ("-e", ctx.stderr + ("-%I" if array and spec.stderr is None else ""))]
         if spec.depends_on is not None:
             opts.append(("-w", dependency_expression(DependencyGroup.of(spec.depends_on))))
-        return opts + site_options(spec, self.limit_unit)
+        return opts + site_options(spec)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
         return [f"#BSUB {flag} {shlex.quote(value)}" if value else f"#BSUB {flag}"
