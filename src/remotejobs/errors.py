@@ -25,6 +25,7 @@ Tree::
     │   └── SessionExpiredError       the server dropped the session; log in again
     ├── JobNotFoundError              the resource does not know the job id   (fatal)
     ├── SubmissionError               the scheduler refused or failed a submit (maybe transient)
+    │   └── PartialSubmissionError    submit_many: some jobs accepted, others not (``jobs``, ``errors``)
     ├── TransferError                 upload/download failed (``path``)        (maybe transient)
     ├── SchedulerError                a scheduler command failed or printed what cannot be
     │                                 understood (``command``, ``exit_status``, ``output``)
@@ -36,7 +37,10 @@ Tree::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from remotejobs.job import Job
 
 __all__ = [
     "AuthenticationError",
@@ -51,6 +55,7 @@ __all__ = [
     "JobSpecValidationError",
     "NotLoggedInError",
     "OperationTimeoutError",
+    "PartialSubmissionError",
     "PluginError",
     "RemoteJobsError",
     "SchedulerError",
@@ -249,6 +254,28 @@ class JobNotFoundError(RemoteJobsError):
 class SubmissionError(RemoteJobsError):
     """The job was not submitted. When ``transient`` is True the outcome was uncertain
     (connection lost mid-submit): check ``jobs()`` before submitting again."""
+
+
+class PartialSubmissionError(SubmissionError):
+    """:meth:`ComputeResource.submit_many` could not submit every job.
+
+    :ivar jobs: one entry per spec, in order: the :class:`~remotejobs.Job` of an accepted
+        spec (that job exists: cancel or keep it), None for the others.
+    :ivar errors: position of each spec not accepted -> its error (a
+        :class:`SubmissionError` or :class:`SchedulerError`; ``transient`` True when the
+        outcome of that one is unknown or it was not attempted).
+    """
+
+    def __init__(self, jobs: Sequence[Job | None], errors: dict[int, RemoteJobsError], **kwargs: object) -> None:
+        self.jobs = list(jobs)
+        self.errors = dict(sorted(errors.items()))
+        shown = "; ".join(f"#{n}: {e.message}" for n, e in list(self.errors.items())[:3])
+        more = f"; and {len(self.errors) - 3} more" if len(self.errors) > 3 else ""
+        kwargs.setdefault("transient", all(e.transient for e in self.errors.values()))
+        kwargs.setdefault("hint", "The accepted jobs exist (.jobs); fix and submit the specs in .errors again "
+                          "(for a transient one, check jobs() first)")
+        super().__init__(f"{len(self.errors)} of {len(self.jobs)} jobs were not submitted ({shown}{more})",
+                         **kwargs)  # type: ignore[arg-type]
 
 
 class TransferError(RemoteJobsError):

@@ -28,6 +28,7 @@ from remotejobs.errors import (
     AuthenticationError,
     JobNotFoundError,
     NotLoggedInError,
+    PartialSubmissionError,
     RemoteJobsError,
     SchedulerError,
     TransferError,
@@ -324,26 +325,87 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             return (current_workflow() or default_workflow()).submit(self, spec, after, **options)
         with self._context():
             self._active()
-            if spec.array is not None:
-                self._require(Capability.ARRAYS, "job arrays")
-            self._check_site_fields(spec)
-            self._check_launch(spec)
-            if spec.depends_on is not None:
-                self._require(Capability.DEPENDENCIES, "job dependencies")
-                if getattr(spec.depends_on, "join", "all") == "any":
-                    self._require(Capability.DEPENDENCY_ANY, "'any' dependency groups")
-            job_id = self._submit(spec)
-            if not self.valid_job_id(job_id):
-                raise SchedulerError(
-                    f"The scheduler answered the submission with {job_id[:100]!r}, which is not "
-                    f"a {self.backend_name} job id; the job may or may not exist",
-                    output=job_id[:1000],
-                    hint="Check jobs() before submitting again",
-                )
-            with self._lock:
-                self._known[job_id] = JobInfo(id=job_id, name=spec.name, state=JobState.QUEUED)
-            log.debug("submitted %s on %s as %s", job_id, self.name, self._user)
-            return Job(id=job_id, resource=self)
+            self._check_spec(spec)
+            return self._accepted(spec, self._submit(spec))
+
+    def submit_many(self, specs: Sequence[JobSpec]) -> list[Job]:
+        """Submit independent jobs (not an array), in one round trip where the backend can
+        (batch backends: one remote command per ~100 kB of generated shell); the handles in
+        the order of ``specs``. Not a workflow step (no ``after``; a Workflow block does not
+        apply).
+
+        Every spec is checked first (capabilities, site fields): one the backend cannot
+        honour raises that error, naming its position, and nothing is submitted. Then each
+        job is submitted on its own: one the scheduler refuses does not stop the others;
+        only where a batch backend could not write a job's script are the jobs after it
+        not attempted (reported, transient).
+
+        :raises PartialSubmissionError: some jobs were not accepted; its ``jobs`` holds the
+            handles of those that were (they exist) and None for the others, its ``errors``
+            the error of each position not accepted.
+        """
+        specs = list(specs)
+        with self._context():
+            self._active()
+            for n, spec in enumerate(specs):
+                try:
+                    self._check_spec(spec)
+                except RemoteJobsError as exc:
+                    exc.message = f"Job spec #{n} ({spec.name or spec.executable!r}): {exc.message}"
+                    raise exc.add_context(resource=self.name, user=self._user) from None
+            if not specs:
+                return []
+            jobs: list[Job | None] = []
+            errors: dict[int, RemoteJobsError] = {}
+            for n, (spec, outcome) in enumerate(zip(specs, self._submit_many(specs), strict=True)):
+                try:
+                    if isinstance(outcome, RemoteJobsError):
+                        raise outcome
+                    jobs.append(self._accepted(spec, outcome))
+                except RemoteJobsError as exc:
+                    errors[n] = exc.add_context(resource=self.name, user=self._user)
+                    jobs.append(None)
+            if errors:
+                raise PartialSubmissionError(jobs, errors)
+            return [j for j in jobs if j is not None]
+
+    def _submit_many(self, specs: Sequence[JobSpec]) -> list[str | RemoteJobsError]:
+        """Submit each spec independently, in order: per spec, the scheduler's id or the
+        error it met. Default: :meth:`_submit` in a loop; backends that can send many in
+        one round trip override it."""
+        outcomes: list[str | RemoteJobsError] = []
+        for spec in specs:
+            try:
+                outcomes.append(self._submit(spec))
+            except RemoteJobsError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _check_spec(self, spec: JobSpec) -> None:
+        """Refuse (before anything is sent) a spec needing what this backend lacks."""
+        if spec.array is not None:
+            self._require(Capability.ARRAYS, "job arrays")
+        self._check_site_fields(spec)
+        self._check_launch(spec)
+        if spec.depends_on is not None:
+            self._require(Capability.DEPENDENCIES, "job dependencies")
+            if getattr(spec.depends_on, "join", "all") == "any":
+                self._require(Capability.DEPENDENCY_ANY, "'any' dependency groups")
+
+    def _accepted(self, spec: JobSpec, job_id: str) -> Job:
+        """The handle of a job the scheduler accepted as ``job_id`` (checked against the
+        id grammar), remembered as QUEUED."""
+        if not self.valid_job_id(job_id):
+            raise SchedulerError(
+                f"The scheduler answered the submission with {job_id[:100]!r}, which is not "
+                f"a {self.backend_name} job id; the job may or may not exist",
+                output=job_id[:1000],
+                hint="Check jobs() before submitting again",
+            )
+        with self._lock:
+            self._known[job_id] = JobInfo(id=job_id, name=spec.name, state=JobState.QUEUED)
+        log.debug("submitted %s on %s as %s", job_id, self.name, self._user)
+        return Job(id=job_id, resource=self)
 
     def status(self, job: JobRef) -> JobInfo:
         """Current info of one job. :raises JobNotFoundError: the resource does not know it."""

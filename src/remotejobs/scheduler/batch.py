@@ -7,7 +7,8 @@ Job layout on the cluster, under ``job_root`` (relative to the user's home by de
     <job_root>/ids/<id>  -> ../jobs/<...>      written by the running job
     <job_root>/ids/<id>.exit                   the exit-code marker
 
-Costs: a submit is two commands (prepare, submit); a status of any number of jobs is one
+Costs: a submit of one or many jobs is one command (scheduler/submission.py; on the
+login node, one process per job: its submit command); a status of any number of jobs is one
 scheduler call, plus one history call and one marker read only for ids the scheduler no
 longer shows.
 """
@@ -28,6 +29,7 @@ from typing_extensions import TypeVar
 from remotejobs.errors import (
     AuthenticationError,
     JobNotFoundError,
+    RemoteJobsError,
     SchedulerError,
     SubmissionError,
     TransferError,
@@ -40,7 +42,20 @@ from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContex
 from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
 from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
 from remotejobs.scheduler.settings import BatchSettings
+from remotejobs.scheduler.submission import (
+    MAX_SCRIPT_CHARS,
+    NOT_WRITTEN,
+    PERMISSIONS,
+    Outcome,
+    Prepared,
+    Shared,
+    new_marker,
+    remote_command,
+    split_results,
+    write_locally,
+)
 from remotejobs.transport.base import CommandResult, CommandTransport, InteractiveHandler
+from remotejobs.transport.local import LocalTransport
 
 __all__ = ["BatchResource", "BatchSettings"]
 
@@ -51,21 +66,6 @@ log = logging.getLogger(__name__)
 BatchSettingsT_co = TypeVar("BatchSettingsT_co", bound=BatchSettings, default=BatchSettings, covariant=True)
 DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=SchedulerDialect[Any], covariant=True)
 
-# The script (which holds the job's environment values) travels on standard input, never
-# as an argument: every user of a login node can read every process's argv in
-# /proc/<pid>/cmdline. $1 umask, $2 dir mode, $3 job root, $4 jobs dir, $5 index dir,
-# $6 job dir, $7 script path. The job root may be a shared directory owned by someone
-# else: its chmod may fail; the directories below it are this user's own.
-_PREPARE = (
-    'umask "$1" && mkdir -p -- "$6" "$5" && chmod "$2" -- "$4" "$5" "$6" && '
-    '{ chmod "$2" -- "$3" 2>/dev/null || :; } && '
-    'cat > "$7.tmp" && mv -f -- "$7.tmp" "$7"'
-)
-# Submission commands run under the same umask, so the scheduler creates the job's output
-# files, and the job its own files, with it (sbatch passes its umask on as SLURM_UMASK).
-_UNDER_UMASK = 'umask "$1" && shift && exec "$@"'
-#: job_permissions -> (umask, directory mode).
-_PERMISSIONS = {"private": ("077", "700"), "group": ("027", "750")}
 #: The name of a job directory, as :meth:`BatchResource._context_for` makes it.
 _STAMP = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
 # After a cancel: a job that never started has neither its index link nor a marker.
@@ -130,6 +130,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         self._transport: CommandTransport | None = None
         self._root = ""
         self._home = ""
+        #: The shared directories of the job root were made and chmod-ed in this session.
+        self._dirs_ready = False
 
     def valid_job_id(self, job_id: str) -> bool:
         """The dialect's id grammar decides (:attr:`SchedulerDialect.job_id_pattern`)."""
@@ -152,8 +154,6 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
                     "resource with a transport for that user")
             return given
         if s.host is None:
-            from remotejobs.transport.local import LocalTransport
-
             return LocalTransport(user=username)
         from remotejobs.transport.ssh import SSHTransport
 
@@ -181,6 +181,7 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             raise TransportError(f"Could not find the home directory on {transport.description}")
         self._home = home
         self._root = self._remote_path(self.settings.job_root)
+        self._dirs_ready = False
         self._transport = transport
         return transport.user
 
@@ -244,31 +245,98 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             user=self._user or "",
         )
 
-    def _submit(self, spec: JobSpec) -> str:
+    def _prepare(self, spec: JobSpec) -> Prepared:
         if spec.queue is None and self.settings.default_queue is not None:
             spec = spec.model_copy(update={"queue": self.settings.default_queue})
         ctx = self._context_for(spec)
-        script = self.dialect.render_script(spec, ctx)
         script_path = posixpath.join(ctx.job_dir, "job.sh")
-        umask, dir_mode = _PERMISSIONS[self.settings.job_permissions]
-        prepared = self.transport.run(
-            ["sh", "-c", _PREPARE, "sh", umask, dir_mode, self._root, posixpath.join(self._root, "jobs"),
-             ctx.index_dir, ctx.job_dir, script_path],
-            stdin=script,
-        )
-        if prepared.exit_status != 0:
-            raise SubmissionError(f"Could not write the job script {script_path}: {prepared.output}")
-        submit = self.dialect.submit_command(spec, ctx, script_path)
-        command = Command(("sh", "-c", _UNDER_UMASK, "sh", umask, *submit.argv), submit.stdin)
+        return Prepared(spec, ctx, self.dialect.render_script(spec, ctx), script_path,
+                        self.dialect.submit_command(spec, ctx, script_path))
+
+    def _submit(self, spec: JobSpec) -> str:
+        outcome = self._submit_many([spec])[0]
+        if isinstance(outcome, RemoteJobsError):
+            raise outcome
+        return outcome
+
+    def _submit_many(self, specs: Sequence[JobSpec]) -> list[str | RemoteJobsError]:
+        """One remote command per :data:`MAX_SCRIPT_CHARS` of script (see
+        scheduler/submission.py); on the login node no process but the submit commands."""
+        items = [self._prepare(spec) for spec in specs]
+        transport = self.transport
+        if isinstance(transport, LocalTransport):
+            return [self._submit_locally(transport, item) for item in items]
+        outcomes: list[str | RemoteJobsError] = []
+        chunk: list[Prepared] = []
+        size = 0
+        for item in items:
+            length = len(remote_command([item], self._shared(), "").argv[2])
+            if chunk and size + length > MAX_SCRIPT_CHARS:
+                outcomes += self._submit_remotely(chunk)
+                chunk, size = [], 0
+            chunk.append(item)
+            size += length
+        return outcomes + self._submit_remotely(chunk)
+
+    def _shared(self) -> Shared:
+        return Shared(self._root, posixpath.join(self._root, "jobs"), posixpath.join(self._root, "ids"),
+                      self.settings.job_permissions, first=not self._dirs_ready)
+
+    def _submit_remotely(self, items: list[Prepared]) -> list[str | RemoteJobsError]:
+        marker = new_marker()
+        command = remote_command(items, self._shared(), marker)
         try:
             result = self._run(command, idempotent=False)
         except TransportError as exc:
-            raise SubmissionError(
+            return [SubmissionError(
                 f"The connection failed while submitting; the job may or may not exist ({exc.message})",
-                transient=True,
-                hint="Check jobs() before submitting again",
-            ) from exc
-        return self.dialect.parse_submit(result)
+                transient=True, hint="Check jobs() before submitting again") for _ in items]
+        outcomes = split_results(result, items, marker)
+        if any(isinstance(o, CommandResult) for o in outcomes):
+            self._dirs_ready = True
+        return [self._outcome(item, outcome, result) for item, outcome in zip(items, outcomes, strict=True)]
+
+    def _outcome(self, item: Prepared, outcome: Outcome | None, whole: CommandResult) -> str | RemoteJobsError:
+        if outcome is None:
+            return SubmissionError(
+                "The submission command ended before reporting on this job; it may or may not exist "
+                f"({whole.output[-300:] or f'exit status {whole.exit_status}'})",
+                transient=True, hint="Check jobs() before submitting again")
+        if isinstance(outcome, tuple):
+            word, text = outcome
+            if word == NOT_WRITTEN:
+                self._dirs_ready = False
+                return SubmissionError(f"Could not write the job script {item.script_path}: {text or 'no message'}",
+                                       hint="Check the job_root setting, and the space and permissions there")
+            return SubmissionError("Not submitted: an earlier job's script could not be written in the same "
+                                   "submission", transient=True, hint="Submit this job again")
+        try:
+            return self.dialect.parse_submit(outcome)
+        except RemoteJobsError as exc:
+            return exc
+
+    def _submit_locally(self, transport: LocalTransport, item: Prepared) -> str | RemoteJobsError:
+        """Directories and script written by this process; the submit command the one
+        process started (under the umask, see scheduler/submission.py)."""
+        try:
+            write_locally(item, self._shared())
+        except OSError as exc:
+            self._dirs_ready = False
+            return SubmissionError(f"Could not write the job script {item.script_path}: {exc.strerror or exc}",
+                                   hint="Check the job_root setting, and the space and permissions there")
+        self._dirs_ready = True
+        log.debug("run %s", item.submit.argv)
+        try:
+            result = transport.run(item.submit.argv, stdin=item.submit.stdin, idempotent=False,
+                                   umask=PERMISSIONS[self.settings.job_permissions][0])
+        except TransportError as exc:
+            return SubmissionError(
+                f"Running the submit command failed; the job may or may not exist ({exc.message})",
+                transient=True, hint="Check jobs() before submitting again")
+        try:
+            return self.dialect.parse_submit(result)
+        except RemoteJobsError as exc:
+            return exc
 
     def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
         return self._settle(list(ids), self._probe(ids))

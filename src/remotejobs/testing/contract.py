@@ -138,6 +138,19 @@ class ResourceContract(HostileIdContract):
         listed = {i.id for i in session.jobs()}
         assert {j.id for j in jobs} <= listed
 
+    def test_submit_many_returns_the_jobs_in_order(
+        self, session: ComputeResource, contract_env: ContractEnv
+    ) -> None:
+        """Distinct specs in one call: one handle per spec, in order (exit codes tell
+        them apart), each a job of its own; no spec, no job."""
+        codes = (0, 3, 5)
+        jobs = session.submit_many([_sh(f"exit {n}", name=f"many-{n}") for n in codes])
+        assert len(jobs) == len(codes) and len({j.id for j in jobs}) == len(codes), jobs
+        infos = [j.wait(timeout=contract_env.timeout) for j in jobs]
+        assert [i.exit_code or 0 for i in infos] == list(codes), infos
+        assert [i.state for i in infos] == [JobState.COMPLETED, JobState.FAILED, JobState.FAILED], infos
+        assert session.submit_many([]) == []
+
     def test_states_never_move_backwards(
         self, session: ComputeResource, contract_env: ContractEnv
     ) -> None:

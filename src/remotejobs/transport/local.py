@@ -41,7 +41,10 @@ class LocalTransport(CommandTransport):
         stdin: str | None = None,
         timeout: float | None = None,
         idempotent: bool = True,
+        umask: int | None = None,
     ) -> CommandResult:
+        """As :meth:`CommandTransport.run`; ``umask``: the process's file mode creation
+        mask (set in the child only, so other threads of this process are unaffected)."""
         argv = list(argv)
         limit = timeout if timeout is not None else self.command_timeout
         try:
@@ -53,6 +56,7 @@ class LocalTransport(CommandTransport):
                 timeout=limit,
                 cwd=os.path.expanduser("~"),
                 check=False,
+                umask=-1 if umask is None else umask,
             )
         except subprocess.TimeoutExpired as exc:
             raise OperationTimeoutError(f"Command {argv[0]!r} timed out after {limit} s") from exc
