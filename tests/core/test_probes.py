@@ -11,7 +11,7 @@ from typing import ClassVar, Self
 import pytest
 
 import remotejobs
-from remotejobs.errors import AuthenticationError, JobNotFoundError, UnsupportedOperationError
+from remotejobs.errors import AuthenticationError, JobNotFoundError, SchedulerError, UnsupportedOperationError
 from remotejobs.models import JobInfo, JobSpec, JobState
 from remotejobs.scheduler import BatchResource, BatchSettings, Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
@@ -141,3 +141,46 @@ def test_a_given_transport_is_used(tmp_path: Path) -> None:
     opened = remotejobs.open_resource(backend="local", state_dir=str(tmp_path / "s"),
                                       interactive_handler=lambda title, text, prompts: [])
     assert opened.backend_name == "local"  # the handler is for SSH logins; others ignore it
+
+
+def test_lsf_and_torque_status_list_the_users_jobs_past_their_threshold() -> None:
+    from remotejobs_lsf.dialect import LsfDialect
+    from remotejobs_torque.dialect import TorqueDialect
+
+    lsf = LsfDialect().status_probes()[0]
+    few, many = [str(n) for n in range(1, 11)], [str(n) for n in range(1, 200)]
+    asked = lsf.command_for(few, "alice")
+    assert asked is not None and "-u" not in asked.argv and "10" in asked.argv
+    listed = lsf.command_for(many, "alice")
+    assert listed is not None and listed.argv[-2:] == ("-u", "alice") and "199" not in listed.argv
+    xml, text = TorqueDialect().status_probes()
+    listed = xml.command_for(many, "alice")
+    assert listed is not None and "199" not in listed.argv and "-x" in listed.argv
+    assert "199" in (text.command_for(many, "alice") or Command(())).argv  # text: forgeable, never listed
+
+
+class BulkDialect(ProbeDialect):
+    """One live probe whose listing of the user's jobs (past 1 id) cannot be read."""
+
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        return (StatusProbe("old", lambda ids: self._sh("old", "echo 1 R", ids), self.parse_strict,
+                            bulk_command=lambda user, ids: self._sh("bulk", "echo odd record", ids), bulk_above=1),)
+
+    def parse_strict(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
+        if "odd" in result.stdout:
+            raise SchedulerError("unreadable listing", output=result.stdout)
+        return self.parse_status(result, ids)
+
+
+class BulkResource(BatchResource[ProbeSettings, BulkDialect]):
+    """Declared by its type arguments only."""
+
+
+def test_an_unreadable_listing_of_the_users_jobs_falls_back_to_asking_by_ids(tmp_path: Path) -> None:
+    resource = BulkResource(ProbeSettings(log=str(tmp_path / "log"), job_root=str(tmp_path / "r")), name="bulk")
+    resource.login()
+    assert {k: v.state for k, v in resource.status_many(["1", "5"]).items()} == {"1": JobState.RUNNING}
+    assert Path(resource.settings.log).read_text().split() == ["bulk", "old"]
+    resource.status_many(["1"])  # one id: asked by id directly
+    assert Path(resource.settings.log).read_text().split() == ["bulk", "old", "old"]
+    resource.close()

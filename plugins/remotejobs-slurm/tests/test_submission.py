@@ -96,3 +96,22 @@ def test_login_node_writes_the_script_itself_and_runs_only_sbatch(cluster: dict[
     finally:
         resource.close()
 
+
+def test_status_of_many_ids_lists_the_users_jobs_and_keeps_the_asked_ones(alice: SlurmResource) -> None:
+    jobs = alice.submit_many([_sh("exit 0", name="bulk-a"), _sh("exit 2", name="bulk-b")])
+    for job in jobs:
+        job.wait(timeout=120)
+    absent = [str(900_000_000 + n) for n in range(60)]  # never submitted: no answer for them
+    recorder = _Recorder(alice.transport)
+    one = alice.status_many([jobs[0].id])
+    assert "-j" in recorder.sent[0] and "-u" not in recorder.sent[0], recorder.sent
+    recorder.sent.clear()
+    few = alice.status_many([j.id for j in jobs])
+    assert "-j" in recorder.sent[0] and recorder.sent[0][recorder.sent[0].index("-u") + 1] == alice.user
+    assert one[jobs[0].id] == few[jobs[0].id]
+    recorder.sent.clear()
+    many = alice.status_many([*absent[:30], *(j.id for j in jobs), *absent[30:]])
+    assert recorder.sent[0][recorder.sent[0].index("-u") + 1] == alice.user, recorder.sent
+    assert "-j" not in recorder.sent[0]
+    assert set(many) == {j.id for j in jobs} and many == few
+    assert [many[j.id].exit_code for j in jobs] == [0, 2]

@@ -351,13 +351,24 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             if (live and answered) or self.probes.is_unavailable(probe.name):
                 continue
             asked = list(ids) if live else [i for i in ids if i not in infos]
-            command = probe.command(asked) if asked else None
+            command = probe.command_for(asked, self._user) if asked else None
             if command is None:
                 continue
             result = self._run_probe(probe, command)
-            if result is not None:
-                infos.update(self._mine(probe.parse(result, asked)))
-                answered = answered or live
+            if result is None:
+                continue
+            try:
+                parsed = probe.parse(result, asked)
+            except SchedulerError:
+                by_ids = probe.command(asked)
+                if by_ids is None or by_ids == command:
+                    raise
+                # a listing of the user's jobs that cannot be read (one odd record among
+                # many): ask for the ids alone, as below the bulk threshold
+                log.info("%s: %s listing unreadable; asking by ids", self.name, probe.name)
+                parsed = probe.parse(self._run(by_ids), asked)
+            infos.update(self._mine(parsed))
+            answered = answered or live
         return infos
 
     def _run_probe(self, probe: StatusProbe, command: Command) -> CommandResult | None:

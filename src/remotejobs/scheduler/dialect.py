@@ -85,6 +85,9 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     #: The site fields of JobSpec (:data:`remotejobs.models.SITE_FIELDS`) this dialect
     #: maps in :meth:`directives`/:meth:`submit_command`; others are refused for it.
     spec_fields: ClassVar[frozenset[str]] = frozenset()
+    #: With the default probes: past this many ids, status asks for all of the user's
+    #: jobs (:meth:`jobs_command`) and keeps the asked ones (see scheduler/probes.py).
+    bulk_status_above: ClassVar[int | None] = None
     job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(
         r"[1-9][0-9]{0,18}(\[[0-9]{0,18}\]|_[0-9]{1,18})?(\.[A-Za-z0-9_-]{1,63}){0,8}"
     )
@@ -133,11 +136,16 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
         """The ways to ask about jobs, in order (see :mod:`remotejobs.scheduler.probes`).
 
         Default: one live probe ``status`` (:meth:`status_command`, :meth:`parse_status`;
-        lists with :meth:`jobs_command`, :meth:`parse_jobs`) and one history probe
+        lists with :meth:`jobs_command`, :meth:`parse_jobs`; past :attr:`bulk_status_above`
+        ids, when set, asks with :meth:`jobs_command`, whose output :meth:`parse_status`
+        must then read) and one history probe
         ``history`` (:meth:`history_command`, :meth:`parse_history`)."""
         return (
             StatusProbe("status", self.status_command, self.parse_status,
-                        list_command=self.jobs_command, parse_list=self.parse_jobs),
+                        list_command=self.jobs_command, parse_list=self.parse_jobs,
+                        bulk_command=(lambda user, _ids: self.jobs_command(user))
+                        if self.bulk_status_above is not None else None,
+                        bulk_above=self.bulk_status_above or 0),
             StatusProbe("history", self.history_command, self.parse_history, stage="history"),
         )
 

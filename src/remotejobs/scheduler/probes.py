@@ -10,6 +10,12 @@ Rules the resource applies (``stage``):
   ``qstat -f -x`` else ``qstat -f``): the first available one answers for all ids.
 - ``history`` probes are asked, in order, only about the ids no earlier probe reported
   (``sacct``, ``qstat -x`` of finished jobs ...).
+- A live probe with a ``bulk_command`` asks with the user's name once more than
+  ``bulk_above`` ids are asked: the scheduler then selects the user's jobs itself
+  (``squeue -u alice`` answers faster than ``squeue -j <1000 ids>`` on a busy cluster),
+  with the ids too or not, as the dialect decides; its ``parse`` keeps the asked ids, so
+  its output must be in the same format as ``command``'s. Ids missing from the answer go
+  to the history probes as usual.
 - A probe whose result fails with one of its ``unavailable`` texts (non-zero exit status
   and the text in its output) is skipped for good by this resource; the next probe, and in
   the end the jobs' exit markers, decide instead.
@@ -46,6 +52,10 @@ class StatusProbe:
     :ivar stage: ``live`` or ``history`` (see the module docstring).
     :ivar list_command: for a live probe, the command listing a user's jobs (None: the
         probe cannot list); ``parse_list`` parses its result.
+    :ivar bulk_command: for a live probe, ``(user, ids) ->`` a command asking among that
+        user's jobs, in the format ``parse`` reads (see the module docstring); None:
+        always ask by ids only.
+    :ivar bulk_above: the number of ids above which ``bulk_command`` is used.
     :ivar confirm_list: the listing shows every user's jobs in a format another user's job
         name can forge records in (Slurm's qstat wrapper): the resource asks again, with
         ``command`` for the listed ids only, and keeps what that answer confirms.
@@ -59,6 +69,15 @@ class StatusProbe:
     list_command: Callable[[str], Command] | None = None
     parse_list: Callable[[CommandResult, str], list[JobInfo]] | None = None
     confirm_list: bool = False
+    bulk_command: Callable[[str, Sequence[str]], Command] | None = None
+    bulk_above: int = 50
+
+    def command_for(self, ids: Sequence[str], user: str | None) -> Command | None:
+        """The command asking about ``ids``: :attr:`bulk_command` of ``user`` past
+        :attr:`bulk_above` ids (a live probe with a known user), else :attr:`command`."""
+        if self.bulk_command is not None and user and self.stage == "live" and len(ids) > self.bulk_above:
+            return self.bulk_command(user, ids)
+        return self.command(ids)
 
     def is_unavailable(self, result: CommandResult) -> bool:
         """True when ``result`` says the probe does not exist here."""

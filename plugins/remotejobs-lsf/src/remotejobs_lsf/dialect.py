@@ -261,6 +261,11 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
             return Command.of(self.cmd("bjobs"), "-a", "-o", fields, "-json", *args)
         return Command.of(self.cmd("bjobs"), "-a", "-o", f"{fields} delimiter='{DELIMITER}'", "-noheader", *args)
 
+    #: Past this many ids, ``bjobs -u <user>`` (same ``-o`` fields) instead of the ids:
+    #: bjobs sends one query either way, and the user's listing avoids an argv that
+    #: grows with the ids (see scheduler/probes.py).
+    bulk_status_above: ClassVar[int | None] = 50
+
     def status_command(self, ids: Sequence[str]) -> Command:
         valid = [i for i in ids if self.valid_id(i)]
         if not valid:

@@ -7,7 +7,8 @@ and from probes on the test cluster (Slurm 22.05.8, Debian 12) whose raw output 
 
 Design choices:
 
-- Status is ONE ``squeue -h -a -r -t all -j <ids> -O ...`` call. Probed quirk: squeue
+- Status is ONE ``squeue -h -a -r -t all -j <ids> -O ...`` call (several ids: ``-u <user>
+  -j <ids>``, past :data:`BULK_ABOVE` ids ``-u <user>`` alone, see there). Probed quirk: squeue
   exits 1 with ``slurm_load_jobs error: Invalid job id specified`` only when a SINGLE id
   is given and slurmctld does not know it; with several ids it prints the known ones and
   exits 0. So that error (and only it) means "this id is not reported", never a failure.
@@ -59,6 +60,12 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
 _JOB_ID = re.compile(r"[1-9][0-9]{0,18}(_[0-9]{1,18})?")
 _PARSABLE = re.compile(r"^(\d+)(?:;(\S+))?$")  # sbatch(1) --parsable: "jobid[;cluster]"
 _NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a cluster (probed)
+#: Status of several ids asks ``squeue -u <user> -j <ids>``: with one user, squeue asks
+#: slurmctld for that user's jobs only (``slurm_load_job_user``), where a ``-j`` list of
+#: several ids loads every job of the cluster; past this many ids, ``-u <user>`` alone
+#: (squeue matches a ``-j`` list against each job it loads: time grows with ids x jobs,
+#: the client keeps the asked ids instead). Measured in docs/benchmarks.md.
+BULK_ABOVE = 50
 _HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
 # Slurm client messages that mean "slurmctld could not be asked": retrying may succeed.
 _TRANSIENT = ("Unable to contact slurm controller", "Socket timed out", "temporarily unable",
@@ -272,6 +279,16 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             raise JobNotFoundError(",".join(ids)[:100], message="No valid Slurm job id to ask for")
         return self._squeue("-j", ",".join(valid))
 
+    def user_status_command(self, user: str, ids: Sequence[str]) -> Command:
+        """Status of several ``ids`` among ``user``'s jobs: ``squeue -u <user> -j <ids>``
+        (slurmctld sends only the user's jobs, squeue prints the asked ones), or past
+        :data:`BULK_ABOVE` ids ``squeue -u <user>`` alone (the client keeps the asked
+        ones). One id: :meth:`status_command` (squeue asks slurmctld for that job only)."""
+        valid = [i for i in ids if self.valid_id(i)]
+        if len(valid) > BULK_ABOVE:
+            return self._squeue("-u", user)
+        return self._squeue("-u", user, "-j", ",".join(valid)) if valid else self.status_command(ids)
+
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         if result.exit_status != 0:
             if "Invalid job id" in result.output:  # see module docstring: id(s) unknown
@@ -283,7 +300,8 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         """``squeue`` (live, also lists), then ``sacct`` (history) unless accounting is
         False; sacct is unavailable where it says accounting storage is disabled."""
         squeue = StatusProbe("squeue", self.status_command, self.parse_status,
-                             list_command=self.jobs_command, parse_list=self.parse_jobs)
+                             list_command=self.jobs_command, parse_list=self.parse_jobs,
+                             bulk_command=self.user_status_command, bulk_above=1)
         if self.accounting is False:
             return (squeue,)
         return (squeue, StatusProbe("sacct", self.history_command, self.parse_history,

@@ -146,6 +146,10 @@ def _pbs_pro(result: CommandResult, evidence: str) -> SchedulerError:
         hint='Use backend = "pbs" (package remotejobs-pbs) for PBS Professional and OpenPBS')
 
 
+#: Past this many ids, status lists every job in XML (qstat -f -x) and keeps the asked ones.
+BULK_ABOVE = 100
+
+
 class TorqueDialect(SchedulerDialect[TorqueSettings]):
     """qsub/qstat/qdel for Torque 2.4-6.x and Slurm's ``slurm-wlm-torque`` wrappers.
 
@@ -245,10 +249,15 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
     def _probe(self, name: str, *, xml: bool) -> StatusProbe:
         # The text listing holds every user's records with job names printed verbatim
         # (forgeable, see _qstat_text): the resource confirms it by asking for the ids.
+        # Past BULK_ABOVE ids, the XML probe lists every job (one server request, where
+        # qstat asks the server once per id) and keeps the asked ids. Never the text one:
+        # other users' records in it are forgeable.
         return StatusProbe(name, lambda ids: self._qstat(xml, ids), self.parse_status,
                            unavailable=_BAD_OPTION if xml else (),
                            list_command=lambda _user: self._qstat(xml, ()), parse_list=self.parse_jobs,
-                           confirm_list=not xml)
+                           confirm_list=not xml,
+                           bulk_command=(lambda _user, _ids: self._qstat(True, ())) if xml else None,
+                           bulk_above=BULK_ABOVE)
 
     def needs_marker(self, info: JobInfo) -> bool:
         """A C job without a conclusive exit status (see :func:`_states.needs_marker`)."""
