@@ -29,8 +29,16 @@ class Job:
     def status(self) -> JobInfo:
         return self.resource.status(self.id)
 
-    def wait(self, timeout: float | None = None, poll_interval: float | None = None) -> JobInfo:
-        return self.resource.wait(self.id, timeout=timeout, poll_interval=poll_interval)
+    def wait(self, timeout: float | None = None, poll_interval: float | None = None,
+             latency: float | None = None) -> JobInfo:
+        """See :meth:`ComputeResource.wait` (shares the resource's poll cycles)."""
+        return self.resource.wait(self.id, timeout=timeout, poll_interval=poll_interval, latency=latency)
+
+    async def wait_async(self, timeout: float | None = None, poll_interval: float | None = None,
+                         latency: float | None = None) -> JobInfo:
+        """``await job.wait_async()``: :meth:`wait` on the same poller, for asyncio."""
+        return await self.resource.wait_async(self.id, timeout=timeout, poll_interval=poll_interval,
+                                              latency=latency)
 
     def cancel(self) -> None:
         self.resource.cancel(self.id)

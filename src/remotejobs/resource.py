@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from remotejobs.errors import (
 )
 from remotejobs.job import Job, JobRef, job_id_of
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState, merge_info, requested_site_fields
+from remotejobs.poller import Poller
 
 if TYPE_CHECKING:
     from remotejobs.launchers import Launcher
@@ -107,7 +107,8 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     #: How an array element's id is written: ``{id}`` the array's id, ``{index}`` the
     #: element's index (``"{id}_{index}"`` on Slurm); None when elements have no own id.
     array_element_format: ClassVar[str | None] = None
-    #: First and largest pause between polls in :meth:`wait`, in seconds.
+    #: Shortest and largest pause between polls in :meth:`wait`, in seconds (the poller's
+    #: first pause is remotejobs.poller.FAST).
     poll_min: ClassVar[float] = 0.05
     poll_max: ClassVar[float] = 2.0
     #: The grammar of this backend's job ids (matched in full). An id that does not match
@@ -131,6 +132,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         self._session = _Session.NEW
         self._known: dict[str, JobInfo] = {}
         self._lock = threading.RLock()
+        self._poller: Poller | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} user={self._user!r} {self._session.value}>"
@@ -469,27 +471,41 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
                                     path=str(target), hint="Give a writable directory")
             return self._download(job_id, target, name)
 
-    def wait(
-        self, job: JobRef, timeout: float | None = None, poll_interval: float | None = None
-    ) -> JobInfo:
-        """Poll until the job reaches a final state, or is gone from the resource with no
+    def wait(self, job: JobRef, timeout: float | None = None, poll_interval: float | None = None,
+             latency: float | None = None) -> JobInfo:
+        """Wait until the job reaches a final state, or is gone from the resource with no
         evidence of its end (UNKNOWN, ``native_state`` None); return that info.
 
+        Every wait on this resource (any thread, :meth:`wait_async`, workflow cycles)
+        shares one status call per poll cycle (:attr:`poller`, see remotejobs/poller.py):
+        polls start fast and back off, to at most ``poll_interval`` seconds (default
+        :attr:`poll_max`); with ``latency``, completion is seen within about that many
+        seconds of the scheduler reporting it.
+
         With ``timeout`` (seconds) the last info is returned when it expires: check
-        ``info.state.is_final``. Polls start fast and back off to ``poll_interval``.
+        ``info.state.is_final``. :raises JobNotFoundError: the resource does not know it.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause = self.poll_min
-        limit = poll_interval if poll_interval is not None else self.poll_max
-        while True:
-            info = self.status(job)
-            if info.state.is_final or (info.state is JobState.UNKNOWN and info.native_state is None):
-                return info
-            if deadline is not None and time.monotonic() >= deadline:
-                return info
-            nap = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
-            time.sleep(nap)
-            pause = min(limit, pause * 1.5)
+        with self._context():
+            self._active()
+            job_id = self._checked_id(job_id_of(job))
+            return self.poller.wait(job_id, timeout, poll_interval, latency)
+
+    async def wait_async(self, job: JobRef, timeout: float | None = None, poll_interval: float | None = None,
+                         latency: float | None = None) -> JobInfo:
+        """:meth:`wait` for asyncio: the event loop is never blocked, and the same poll
+        cycles serve sync and async waiters."""
+        with self._context():
+            self._active()
+            job_id = self._checked_id(job_id_of(job))
+            return await self.poller.wait_async(job_id, timeout, poll_interval, latency)
+
+    @property
+    def poller(self) -> Poller:
+        """This resource's shared poller (created on first use)."""
+        with self._lock:
+            if self._poller is None:
+                self._poller = Poller(self)
+            return self._poller
 
     def __enter__(self) -> Self:
         """``with resource:`` makes it the default of ``remotejobs.submit()`` in

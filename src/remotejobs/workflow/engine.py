@@ -203,7 +203,7 @@ class Workflow:
         for resource, ids in by_resource.values():
             if _closed(resource):
                 continue
-            infos = resource.status_many(ids)
+            infos = resource.poller.status(ids)  # shared with every waiter on the resource
             for step in self.steps:
                 if step.resource is resource and step.job_id in infos and not step.state.is_final:
                     self._update(step, infos[step.job_id])

@@ -3,6 +3,7 @@ holds) and :class:`FileRef` (a file a step will produce, named before it exists)
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 from dataclasses import dataclass
@@ -141,10 +142,20 @@ class Step(Job):
         self.workflow.poll()
         return self.info
 
-    def wait(self, timeout: float | None = None, poll_interval: float | None = None) -> JobInfo:
-        """Run the workflow until this step is final (or ``timeout`` seconds passed)."""
+    def wait(self, timeout: float | None = None, poll_interval: float | None = None,
+             latency: float | None = None) -> JobInfo:
+        """Run the workflow until this step is final (or ``timeout`` seconds passed);
+        ``latency`` caps the pause between its poll cycles."""
+        if latency is not None:
+            poll_interval = min(poll_interval or latency, latency)
         self.workflow.run_until(lambda: self.state.is_final, timeout=timeout, poll_interval=poll_interval)
         return self.info
+
+    async def wait_async(self, timeout: float | None = None, poll_interval: float | None = None,
+                         latency: float | None = None) -> JobInfo:
+        """:meth:`wait` in a worker thread (the workflow's cycles are shared through the
+        resource's poller all the same)."""
+        return await asyncio.to_thread(self.wait, timeout, poll_interval, latency)
 
     def cancel(self) -> None:
         """Cancel the step (and, in turn, the steps that can then no longer run)."""
