@@ -11,6 +11,9 @@ Markers a page may contain (each alone on a line):
 - ``<!-- include: PATH -->``: the file PATH (relative to the repository root) verbatim,
   e.g. CHANGELOG.md.
 
+``<!-- doctest: ... -->`` comments steer tests/docs/test_pages.py; they, and the blocks of a
+``<!-- doctest: setup`` section (up to its ``-->`` line), are left out of the site.
+
 Links from a page to repository files outside ``docs/`` (``[x](../examples/y.py)``) become
 the path in code (the site only holds the documentation), so pages read well both on the
 site and in a checkout.
@@ -29,6 +32,8 @@ from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
 _MARKER = re.compile(r"^<!-- (settings|cli-reference|include)(?::\s*(\S+))? -->$", re.MULTILINE)
+_DOCTEST = re.compile(r"^<!-- doctest: setup\b[^\n]*\n.*?^-->[ \t]*\n|^<!-- doctest: [^\n]*-->[ \t]*\n",
+                      re.MULTILINE | re.DOTALL)
 _OUTSIDE = re.compile(r"(?<!!)\[([^\]]+)\]\((?:\.\./)+([^)#\s]+)\)")
 
 
@@ -45,7 +50,7 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
             return cli_reference()
         return (ROOT / (arg or "")).read_text(encoding="utf-8")
 
-    markdown = _MARKER.sub(replace, markdown)
+    markdown = _DOCTEST.sub("", _MARKER.sub(replace, markdown))
     return _OUTSIDE.sub(lambda m: f"{m.group(1)} (`{m.group(2)}` in the repository)", markdown)
 
 

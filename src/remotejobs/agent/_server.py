@@ -81,10 +81,19 @@ class AgentServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         os.chmod(path, 0o600)
 
     # -- sessions ---------------------------------------------------------------------
+    def _key(self, name: str, user: str | None) -> tuple[str, str]:
+        """The session key for (name, user); without a user, the one session held on ``name``
+        if there is exactly one (``login hpc --user alice`` then ``-r hpc status``)."""
+        if user or (name, "") in self.sessions:
+            return (name, user or "")
+        held = [key for key in self.sessions if key[0] == name]
+        return held[0] if len(held) == 1 else (name, "")
+
     def attach(self, name: str, user: str | None, password: str | None) -> ComputeResource:
-        """The session for (name, user): kept, resumed, or logged in with ``password``."""
-        key = (name, user or "")
+        """The session for (name, user): kept, resumed, or logged in with ``password``.
+        Without ``user``, the one session held on ``name`` serves (see :meth:`_key`)."""
         with self.lock:
+            key = self._key(name, user) if password is None else (name, user or "")
             held = self.sessions.get(key)
             if held is not None and held.resource.logged_in and password is None:
                 held.used = time.time()
@@ -105,7 +114,7 @@ class AgentServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def forget(self, name: str, user: str | None) -> None:
         with self.lock:
-            self.sessions.pop((name, user or ""), None)
+            self.sessions.pop(self._key(name, user), None)
 
     def describe(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -160,6 +169,7 @@ def _alive(path: Path) -> bool:
 
 class _Handler(socketserver.StreamRequestHandler):
     server: AgentServer
+    stop_after_reply = False
 
     def handle(self) -> None:
         while True:
@@ -181,6 +191,9 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.server.last_request = time.monotonic()
             self.wfile.write((json.dumps(reply, default=str) + "\n").encode())
             self.wfile.flush()
+            if self.stop_after_reply:
+                threading.Thread(target=self.server.shutdown, daemon=True).start()
+                return
 
     def dispatch(self, request: dict[str, Any]) -> Any:
         op = request.get("op")
@@ -189,8 +202,8 @@ class _Handler(socketserver.StreamRequestHandler):
             return {"pid": os.getpid(), "version": remotejobs.__version__, "idle_timeout": server.idle_timeout}
         if op == "sessions":
             return server.describe()
-        if op == "stop":
-            threading.Thread(target=server.shutdown, daemon=True).start()
+        if op == "stop":  # shut down once the answer is sent (handle), or it may never be
+            self.stop_after_reply = True
             return True
         name, user = str(request["resource"]), request.get("user")
         if op == "attach":
