@@ -2,7 +2,8 @@
 
 Markers a page may contain (each alone on a line):
 
-- ``<!-- settings: BACKEND -->``: a table of BACKEND's settings (name, type, default,
+- ``<!-- settings: BACKEND -->``: a table of BACKEND's settings (``batch``: the settings
+  every batch backend shares) (name, type, default,
   description), read from its pydantic settings model. The description is the ``#:``
   comment above the field in the source; a field without one fails the build, so every
   new setting is documented where it is defined.
@@ -87,7 +88,12 @@ def _type_name(annotation: Any) -> str:
 def settings_table(backend: str) -> str:
     from remotejobs._plugins import get_registry
 
-    model = get_registry().load(backend).settings_model
+    if backend == "batch":  # the settings every SSH batch backend shares
+        from remotejobs.scheduler import BatchSettings
+
+        model: type = BatchSettings
+    else:
+        model = get_registry().load(backend).settings_model
     comments = _field_comments(model)
     rows = ["| setting | type | default | description |", "|---|---|---|---|"]
     missing = []
@@ -95,7 +101,11 @@ def settings_table(backend: str) -> str:
         if name not in comments:
             missing.append(name)
             continue
-        default = "required" if field.is_required() else f"`{field.default!r}`"
+        if field.is_required():
+            default = "required"
+        else:  # a default_factory (a dict, a set ...) is shown as the value it makes
+            value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+            default = f"`{value!r}`"
         rows.append(f"| `{name}` | `{_type_name(field.annotation)}` | {default} | {comments[name]} |")
     if missing:
         raise DocsBuildError(f"settings of backend {backend!r} without a '#:' description in "

@@ -9,17 +9,17 @@ cluster -->``) and is marked ``cluster`` here.
 How a page runs. A page is read top to bottom (``<!-- include: PATH -->`` markers expanded, as the site
 build does). Each fenced block, in order:
 
-- ``LANG file=PATH``: written to PATH in the page's scratch directory (the current
+- ``LANG title="PATH"``: written to PATH in the page's scratch directory (the current
   directory of every example, and ``$HOME``; it holds links to the checkout's top-level
   files and directories, so commands run as in a checkout);
 - ``python``: executed in one namespace shared by the page's python blocks; its output
-  (stdout) must show the lines of a ``text output`` block that directly follows it;
+  (stdout) must show the lines of a ``text title="Output"`` block that directly follows it;
 - ``console``: each ``$ `` line runs in ``sh``; the lines below it must appear in its
   output (stdout and stderr), in order, where ``...`` matches anything and runs of blanks
   match runs of blanks; a trailing ``# exit N`` sets the expected exit status (else 0).
   Variables a command ``export``\\ s stay set for the page's later commands;
 - ``sh``: each line that is not blank or a comment runs in ``sh`` and must exit 0;
-- ``toml`` without ``file=``: parsed, and every ``[resources.NAME]`` table in it must be
+- ``toml`` without a title: parsed, and every ``[resources.NAME]`` table in it must be
   valid settings of its backend (a snippet of a configuration file);
 - anything else (``json``, ``text``, ``xml`` ...): shown output or formats, not run.
 
@@ -79,7 +79,7 @@ class Block:
     body: str
     skip: str | None = None
     hidden: bool = False
-    output: str | None = None  # a following ``text output`` block
+    output: str | None = None  # a following ``title="Output"`` block
 
 
 @dataclass
@@ -113,7 +113,7 @@ def read_page(path: str) -> Page:
         else:
             block = Block(m.group("lang"), m.group("info").strip(), m.group("body"), skip, hidden)
             skip = None
-            if block.lang == "text" and block.info == "output" and page.blocks:
+            if block.info == 'title="Output"' and page.blocks:
                 page.blocks[-1].output = block.body
                 continue
             page.blocks.append(block)
@@ -205,7 +205,7 @@ class PageRun:
                 self.skipped.append(f"{label}: {block.skip}")
                 continue
             body = self._users(block.body)
-            target = re.search(r"file=(\S+)", block.info)
+            target = re.search(r'title="([^"]+)"', block.info)
             if target:
                 self.write(target.group(1), body)
             elif block.lang == "python":
@@ -330,7 +330,7 @@ PAGES = _nav_pages()
 def test_every_example_on_the_page_runs(path: str, run_page: Callable[[str], PageRun]) -> None:
     page = read_page(path)
     run = run_page(path)
-    runnable = [b for b in page.blocks if b.lang in ("python", "console", "sh", "toml") or "file=" in b.info]
+    runnable = [b for b in page.blocks if b.lang in ("python", "console", "sh", "toml") or "title=" in b.info]
     assert len(run.ran) + len(run.skipped) >= len(runnable)
     for reason in run.skipped:
         print("not run:", reason)
