@@ -261,6 +261,10 @@ def run_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
     def run(path: str) -> PageRun:
         page = read_page(path)
+        stamp = ROOT / ".venv" / ".installed"  # the Makefile's: pages run make through a link to .venv
+        stale = [p.name for p in [ROOT / "pyproject.toml", *ROOT.glob("plugins/*/pyproject.toml")]
+                 if not stamp.exists() or p.stat().st_mtime > stamp.stat().st_mtime]
+        assert not stale, f"the .venv is older than {stale}: run 'make setup' first ('make test' does)"
         workdir = tmp_path / "page"
         workdir.mkdir()
         bindir = os.path.dirname(sys.executable)
