@@ -59,7 +59,12 @@ def submit(ctx: Context) -> list[Comparison]:
 
     psij_submit()
     psij_row = Row(case, "PSI/J (locally)", "ms", timed(psij_submit, n), reference=True)
+    batch = [spec.model_copy(update={"name": f"rjbench-{k}"}) for k in range(n)]
+    many = Row(case, "remotejobs submit_many over SSH", "ms",
+               [t / n for t in timed(lambda: over_ssh.submit_many(batch), 3 if ctx.smoke else 5)])
     return [
+        Comparison(case + " (submit_many, per job)", many, [sbatch, psij_row], "<= 1.3x local sbatch",
+                   goal=("local sbatch loop", 1.3)),
         Comparison(case, ours, [sbatch, psij_row], "<= 1.3x local sbatch", goal=("local sbatch loop", 1.3)),
         Comparison(case + " (login node)", ours_local, [sbatch, psij_row], "<= 1.1x local sbatch",
                    goal=("local sbatch loop", 1.1)),
@@ -110,7 +115,7 @@ def wait(ctx: Context) -> list[Comparison]:
     before = ctx.calls(ctx.counted_bin)
     start = time.time()
     job = resource.submit(JobSpec(executable="/bin/sh", arguments=["-c", script], name="rjbench"))
-    job.wait()
+    job.wait(latency=1.0)
     seen = time.time()
     ours_calls = ctx.calls(ctx.counted_bin) - before
     ended = float(resource.transport.run(["cat", stamp]).stdout)
@@ -128,11 +133,33 @@ def wait(ctx: Context) -> list[Comparison]:
     psij_calls = ctx.calls(ctx.counted_bin) - before
     psij_late = psij_seen - float(psij_stamp.read_text())
     case = f"status calls while one {seconds} s job is waited on"
-    calls = Comparison(case, Row(case, "remotejobs Job.wait()", "calls", [ours_calls]),
+    calls = Comparison(case, Row(case, "remotejobs Job.wait(latency=1.0)", "calls", [ours_calls]),
                        [Row(case, "PSI/J wait() at 1 s polling", "calls", [psij_calls], reference=True)],
                        "<= 1 call per poll cycle", goal=None)
     late = f"completion seen after the job ended ({time.time() - start:.0f} s run)"
-    latency = Comparison(late, Row(late, "remotejobs Job.wait()", "s", [ours_late]),
+    latency = Comparison(late, Row(late, "remotejobs Job.wait(latency=1.0)", "s", [ours_late]),
                          [Row(late, "PSI/J wait() at 1 s polling", "s", [psij_late], reference=True)],
                          "<= 1 s", limit=1.0)
-    return [calls, latency]
+    return [calls, latency, _many_waiters(ctx, seconds)]
+
+
+def _many_waiters(ctx: Context, seconds: int) -> Comparison:
+    """Status calls while 10 threads wait on 5 jobs (two each) for ``seconds``: one shared
+    poller, so about as many calls as for one waiter (target: <= 1 per poll cycle)."""
+    import threading
+
+    resource = ctx.resource(ctx.counted_bin)
+    jobs = resource.submit_many([JobSpec(executable="/bin/sleep", arguments=[str(seconds)], name=f"rjbench-w{k}")
+                                 for k in range(5)])
+    before, cycles = ctx.calls(ctx.counted_bin), resource.poller.cycles
+    threads = [threading.Thread(target=jobs[k % 5].wait, kwargs={"latency": 1.0}) for k in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    calls = ctx.calls(ctx.counted_bin) - before
+    case = f"status calls while 10 waiters wait on 5 {seconds} s jobs"
+    return Comparison(case, Row(case, "remotejobs, 10 x Job.wait(latency=1.0)", "calls", [calls]),
+                      [Row(case, "poll cycles of the shared poller", "calls",
+                           [resource.poller.cycles - cycles], reference=True)],
+                      "<= 1 call per poll cycle", goal=("poll cycles of the shared poller", 1.0))
