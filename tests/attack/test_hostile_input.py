@@ -11,20 +11,15 @@ and while the examples run a watcher reads every process's command line
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from remotejobs_lsf import LsfResource, LsfSettings
 from remotejobs_lsf.dialect import lsf_job_name
-from remotejobs_pbs import PbsResource, PbsSettings
 from remotejobs_pbs.dialect import job_name as pbs_job_name
-from remotejobs_sge import SgeResource, SgeSettings
 from remotejobs_sge.dialect import job_name as sge_job_name
-from remotejobs_slurm import SlurmResource, SlurmSettings
 from remotejobs_slurm.dialect import slurm_job_name
-from remotejobs_torque import TorqueResource, TorqueSettings
 from remotejobs_torque.dialect import job_name as torque_job_name
 
 from remotejobs.resource import ComputeResource
@@ -34,26 +29,6 @@ from remotejobs.testing.sentinel import Sentinel
 
 pytestmark = pytest.mark.cluster
 
-Opener = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], ComputeResource]
-
-
-def _ssh(ssh: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    return {**ssh, "username": user["name"], "key_file": user["key_file"]}
-
-
-OPENERS: dict[str, Opener] = {
-    "slurm": lambda c, s, u: SlurmResource(SlurmSettings(**_ssh(s, u), default_queue="debug"), name="slurm-hostile"),
-    "lsf": lambda c, s, u: LsfResource(LsfSettings(**_ssh(s, u), bin_dir=c["commands"]["lsf_emulator"]),
-                                       name="lsf-hostile"),
-    "torque": lambda c, s, u: TorqueResource(TorqueSettings(**_ssh(s, u), bin_dir=c["commands"]["torque_emulator"]),
-                                             name="torque-hostile"),
-    "pbs": lambda c, s, u: PbsResource(PbsSettings(**_ssh(s, u), bin_dir=c["commands"]["pbs_emulator"]),
-                                       name="pbs-hostile"),
-    "sge": lambda c, s, u: SgeResource(SgeSettings(
-        **_ssh(s, u), bin_dir=c["sge"]["bin_dir"], sge_root=c["sge"]["root"], sge_cell=c["sge"]["cell"],
-        job_root=".remotejobs-sge"), name="sge-hostile"),
-}
-
 #: The job name each backend documents the scheduler gets (its dialect's own function).
 NAMES: dict[str, Callable[[str], str]] = {
     "slurm": slurm_job_name, "lsf": lambda n: lsf_job_name(n) or "python3", "torque": torque_job_name,
@@ -62,19 +37,15 @@ NAMES: dict[str, Callable[[str], str]] = {
 }
 
 
-@pytest.fixture(params=sorted(OPENERS))
+@pytest.fixture(params=sorted(NAMES))
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
 
 
 @pytest.fixture
-def alice(backend: str, cluster: dict[str, Any], ssh_settings: dict[str, Any],
-          cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
-    resource = OPENERS[backend](cluster, ssh_settings, cluster_users[0])
-    resource.login(cluster_users[0]["name"])
-    yield resource
-    resource.close()
+def alice(backend: str, open_backend: Callable[[str, int], ComputeResource]) -> ComputeResource:
+    return open_backend(backend, 0)
 
 
 def test_hostile_values_reach_jobs_verbatim_or_are_refused(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from remotejobs.testing import scoreboard
 from tests.cli.conftest import Cli, write_config
 
 pytestmark = pytest.mark.cluster
@@ -128,6 +129,7 @@ def test_the_socket_is_private_and_other_users_are_refused(cli: Cli, cluster_use
         refused = subprocess.run(["runuser", "-u", other, "--", python, "-c", probe, str(sock)],
                                  capture_output=True, text=True, check=False, timeout=60)
         assert refused.returncode != 0 and "Permission denied" in refused.stderr
+        scoreboard.record("attacks: multi-user agent socket", 2)
         os.chmod(shared, 0o711)  # a mistake: the directory opened to others
         os.chmod(sock, 0o666)
         answer = subprocess.run(["runuser", "-u", other, "--", python, "-c", probe, str(sock)],

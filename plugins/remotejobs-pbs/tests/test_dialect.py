@@ -219,8 +219,10 @@ def test_cancel_outcomes(dialect: PbsDialect) -> None:
                                 status=55), "1[2].s")
     with pytest.raises(JobNotFoundError):
         dialect.parse_cancel(result(stderr="qdel: Unknown Job Id 1.s\n", status=153), "1.s")
-    with pytest.raises(SchedulerError, match="qdel failed"):
+    with pytest.raises(JobNotFoundError, match="not one of this user's jobs"):  # another user's (PBSE_PERM)
         dialect.parse_cancel(result(stderr="qdel: Unauthorized Request  1.s\n", status=159), "1.s")
+    with pytest.raises(SchedulerError, match="qdel failed"):
+        dialect.parse_cancel(result(stderr="qdel: Server is out of memory 1.s\n", status=1), "1.s")
 
 
 def test_ids_a_json_answer_silently_left_out_are_asked_again(dialect: PbsDialect) -> None:

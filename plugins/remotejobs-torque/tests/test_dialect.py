@@ -218,9 +218,11 @@ def test_cancel_outcomes(dialect: TorqueDialect) -> None:
             dialect.parse_cancel(result(stderr=stderr, status=status), "1")
     assert dialect.cancel_not_found_may_be_finished(result(status=1))
     assert not dialect.cancel_not_found_may_be_finished(result(stderr="qdel: Unknown Job Id 1.s", status=153))
-    with pytest.raises(SchedulerError, match="qdel failed"):
+    with pytest.raises(JobNotFoundError, match="not one of this user's jobs"):  # another user's (PBSE_PERM)
         dialect.parse_cancel(result(stderr="qdel: Unauthorized Request  MSG=operation not permitted "
                                     "1.s", status=159), "1.s")
+    with pytest.raises(SchedulerError, match="qdel failed"):
+        dialect.parse_cancel(result(stderr="qdel: Server is out of memory 1.s", status=2), "1.s")
 
 
 def test_state_map_is_total_for_unknown_words(dialect: TorqueDialect) -> None:

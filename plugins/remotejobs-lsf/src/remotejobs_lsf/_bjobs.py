@@ -139,7 +139,8 @@ def parse_rows(result: CommandResult, json_format: bool) -> list[Row]:
     if json_format:
         return _json_rows(result)
     rows = []
-    for line in result.stdout.splitlines():
+    for raw in result.stdout.split("\n"):  # not splitlines(): a name may hold \x1c, \x85, \u2028 ...
+        line = raw.removesuffix("\r")
         if not line.strip():
             continue
         if _BENIGN.match(line.strip()):

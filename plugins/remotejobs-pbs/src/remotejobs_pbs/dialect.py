@@ -42,6 +42,10 @@ from remotejobs_pbs.settings import PbsSettings
 __all__ = ["PbsDialect", "depend_value", "job_name"]
 
 UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
+# PBSE_PERM 15007 "Unauthorized Request": another user's job (openpbs src/include/pbs_error.h,
+# torque src/include/pbs_error_db.h); to this user such a job does not exist.
+PERM_EXIT = 159  # 15007 & 0xFF
+_NOT_MINE = "Unauthorized Request"
 HISTJOBID_EXIT = 35  # PBSE_HISTJOBID 15139 & 0xFF
 _SAFE = re.compile(r"^[A-Za-z0-9_./=+@%-]+$")
 _PATH = re.compile(r"^/[^:\x00-\x1f\x7f]*$")  # qsub reads "[host:]path"; no ':' so no host
@@ -352,7 +356,8 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
 
     def parse_cancel(self, result: CommandResult, job_id: str) -> None:
         """Silent exit 0: deleted. ``Job has finished`` or ``Request invalid for state of
-        job`` (exiting): already over, a no-op. ``Unknown Job Id``: JobNotFoundError."""
+        job`` (exiting): already over, a no-op. ``Unknown Job Id``, or another user's job
+        (``Unauthorized Request``): JobNotFoundError."""
         text = result.output
         if result.exit_status == 0:
             return
@@ -360,5 +365,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
             return
         if result.exit_status == UNKJOBID_EXIT or any(t in text for t in _UNKNOWN):
             raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not known to the PBS server")
+        if result.exit_status == PERM_EXIT or _NOT_MINE in text:
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not one of this user's jobs")
         raise SchedulerError(f"qdel failed for job {job_id!r}", command=result.argv,
                              exit_status=result.exit_status, output=text)

@@ -8,10 +8,18 @@ an empty ``<Data/>`` or nothing at all.
 
 from __future__ import annotations
 
+import re
+
 from remotejobs.safexml import UnsafeXMLError, fromstring
 from remotejobs_torque._qstat_text import MALFORMED
 
 __all__ = ["parse_xml"]
+
+# Characters XML 1.0 cannot carry (https://www.w3.org/TR/xml/#charsets). qstat prints job
+# names verbatim, so another user's name with one of them would make the whole listing
+# not well-formed (every user's jobs() failing); they can only be inside text, where
+# U+FFFD replaces them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def parse_xml(text: str) -> list[dict[str, str]]:
@@ -23,7 +31,7 @@ def parse_xml(text: str) -> list[dict[str, str]]:
     :raises ValueError: not well-formed XML, a DTD (see :mod:`remotejobs.safexml`), or a
         root other than ``Data``.
     """
-    body = text.strip()
+    body = _NOT_XML.sub("\ufffd", text.strip())
     if not body:
         return []
     try:

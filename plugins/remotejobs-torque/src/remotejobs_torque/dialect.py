@@ -53,6 +53,10 @@ _SAFE = re.compile(r"^[A-Za-z0-9_./:=,+@%-]+$")
 _UNKNOWN_ID = ("Unknown Job Id", "nonexistent job id")
 _BAD_OPTION = ("invalid option", "Unknown option", "illegal option")
 UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
+# PBSE_PERM 15007 "Unauthorized Request": another user's job (openpbs src/include/pbs_error.h,
+# torque src/include/pbs_error_db.h); to this user such a job does not exist.
+PERM_EXIT = 159  # 15007 & 0xFF
+_NOT_MINE = "Unauthorized Request"
 _HEADER_TEXT = "Job Id:"
 
 
@@ -353,7 +357,8 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
     def parse_cancel(self, result: CommandResult, job_id: str) -> None:
         """Silent exit 0: cancelled. ``invalid state ... COMPLETE``: already finished (no-op).
         ``Unknown Job Id`` / ``nonexistent job id`` / exit 153, or the wrapper's silent
-        exit 1: JobNotFoundError (the resource re-checks the silent case)."""
+        exit 1, or another user's job (``Unauthorized Request``): JobNotFoundError (the resource
+        re-checks the silent case)."""
         text = result.output
         if result.exit_status == 0 and not text.strip():
             return
@@ -362,5 +367,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         if (result.exit_status == UNKJOBID_EXIT or any(t in text for t in _UNKNOWN_ID)
                 or self.cancel_not_found_may_be_finished(result)):
             raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not known to the Torque server")
+        if result.exit_status == PERM_EXIT or _NOT_MINE in text:
+            raise JobNotFoundError(job_id, message=f"Job {job_id!r} is not one of this user's jobs")
         raise SchedulerError(f"qdel failed for job {job_id!r}", command=result.argv,
                              exit_status=result.exit_status, output=text)
