@@ -48,10 +48,13 @@ def ssh_settings(cluster: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def cluster_users(cluster: dict[str, Any], secret_sentinel: Sentinel) -> list[dict[str, Any]]:
     """The two unprivileged users: name, password, key_file, home (passwords planted as
-    secrets: no log record of the run may contain them)."""
+    secrets: no log record, error, command line or readable file of the run may contain
+    them; their homes and the SDK's state directory are searched at the end)."""
     users: list[dict[str, Any]] = cluster["users"]
     for user in users:
         secret_sentinel.plant(user["password"], f"password of {user['name']}")
+        secret_sentinel.watch_files(user["home"], shared=True)  # files others may read: no secret
+    secret_sentinel.watch_files(os.environ["REMOTEJOBS_STATE_DIR"], shared=False)  # the SDK's state
     return users
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
+import shutil
 import subprocess
 import sys
 import traceback
@@ -29,6 +31,7 @@ from remotejobs.testing.sentinel import Sentinel
 from remotejobs.transport._ssh_auth import Credentials
 
 SECRET = "pl4nted-s3cret-\u2603-not-in-any-log"
+SECOND = "second-planted-secret-qqqqqqqq"
 
 
 @pytest.fixture
@@ -126,7 +129,24 @@ def test_under_xdist_counts_add_up_and_a_lost_job_or_a_leak_fails_the_run(tmp_pa
     """The plugin itself, in a separate ``pytest -n 2`` run (the controller's end of the run is
     the same code as a run without xdist): the counts of both workers are added up; the
     must-be-zero counters are all shown, and one above zero (a duplicated job) or a worker's
-    logged secret fails a run whose tests all passed; the report redacts the secret."""
+    logged secret fails a run whose tests all passed; the report redacts the secret. So do a
+    secret in an error of the project's hierarchy (even one a test expected) and in a file
+    other users may read under a watched directory (not in a private one)."""
+    shared = Path("/tmp") / f"rj-sentinel-{secrets.token_hex(4)}"  # /tmp: others may enter
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    exposed, private = shared / "readable.txt", shared / "private.txt"
+    exposed.write_text(f"x {SECOND} y")
+    exposed.chmod(0o644)
+    private.write_text(f"x {SECOND} y")
+    private.chmod(0o600)
+    try:
+        _check_run(tmp_path, shared, exposed)
+    finally:
+        shutil.rmtree(shared)
+
+
+def _check_run(tmp_path: Path, shared: Path, exposed: Path) -> None:
     run, board = _run_pytest(tmp_path, "import logging\nimport pytest\nfrom remotejobs.testing import scoreboard\n"
                              f"SECRET = {SECRET!r}\n"
                              "@pytest.mark.parametrize('n', range(4))\n"
@@ -136,13 +156,22 @@ def test_under_xdist_counts_add_up_and_a_lost_job_or_a_leak_fails_the_run(tmp_pa
                              "    scoreboard.record('jobs duplicated')\n"
                              "def test_leaks(secret_sentinel):\n"
                              "    secret_sentinel.plant(SECRET, 'token')\n"
-                             "    logging.getLogger('remotejobs.x').info('token %s', SECRET)\n",
+                             "    logging.getLogger('remotejobs.x').info('token %s', SECRET)\n"
+                             "def test_leaks_in_an_error_and_a_readable_file(secret_sentinel):\n"
+                             "    from remotejobs.errors import TransferError\n"
+                             f"    secret_sentinel.plant({SECOND!r}, 'password of x')\n"
+                             "    with pytest.raises(TransferError):\n"
+                             f"        raise TransferError('copied {SECOND}')\n"
+                             f"    secret_sentinel.watch_files({str(shared)!r}, shared=True)\n",
                              "-p", "xdist", "-n", "2")
-    assert run.returncode == 1 and "6 passed" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 1 and "7 passed" in run.stdout, run.stdout + run.stderr
     counts = board["counts"]
-    assert counts["hypothesis examples"] == 40 and counts["leaks found"] == 1, board
+    where = sorted(leak[0] for leak in board["leaks"])
+    assert where == ["a TransferError raised", "a log record", f"the file {exposed} (mode 644)"], board
+    assert counts["hypothesis examples"] == 40 and counts["leaks found"] == 3, board
     assert counts["jobs duplicated"] == 1 and "MUST BE ZERO" in run.stdout
     assert all(counts[k] == 0 for k in scoreboard.MUST_BE_ZERO if k not in ("jobs duplicated", "leaks found"))
-    assert counts["secrets planted"] == 1 and SECRET not in run.stdout + run.stderr + json.dumps(board)
+    assert counts["secrets planted"] == 2 and SECRET not in run.stdout + run.stderr + json.dumps(board)
+    assert SECOND not in run.stdout + run.stderr + json.dumps(board)
     assert "LEAK of a token in a log record" in run.stdout  # reported, redacted
     scoreboard.record("leaks planted and caught (self-test)")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from remotejobs.testing.sentinel import Sentinel
+
 EXE = shutil.which("remotejobs", path=os.path.dirname(sys.executable)) or "remotejobs"
 
 REDUCE = """\
@@ -35,13 +37,15 @@ help = "Number of bins"
 class Cli:
     """Runs ``remotejobs`` with this test's configuration, job types and agent directory."""
 
-    def __init__(self, env: dict[str, str], tmp: Path, token: str) -> None:
-        self.env, self.tmp, self.token = env, tmp, token
+    def __init__(self, env: dict[str, str], tmp: Path, token: str, sentinel: Sentinel | None = None) -> None:
+        self.env, self.tmp, self.token, self.sentinel = env, tmp, token, sentinel
 
     def __call__(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 300,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([EXE, *args], capture_output=True, text=True, input=stdin, timeout=timeout,
                               env={**self.env, **(env or {})}, check=False)
+        if self.sentinel is not None:  # every output searched for planted secrets at the end
+            self.sentinel.remember(done.stdout + done.stderr, f"the output of remotejobs {' '.join(args[:2])}")
         if check:
             assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
@@ -61,7 +65,8 @@ def write_config(path: Path, cluster: dict[str, Any], user: dict[str, Any], toke
 
 
 @pytest.fixture
-def cli(tmp_path: Path, cluster: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[Cli]:
+def cli(tmp_path: Path, cluster: dict[str, Any], cluster_users: list[dict[str, Any]],
+        secret_sentinel: Sentinel) -> Iterator[Cli]:
     """``cli(*args)``: the executable as cluster user 0, with resources ``hpc`` (Slurm)
     and ``lsfhpc`` (the LSF emulator), the job type ``reduce``, the dataset source ``raw``
     (three runs with sidecar metadata in a fresh directory of the user's home) and a
@@ -83,7 +88,7 @@ def cli(tmp_path: Path, cluster: dict[str, Any], cluster_users: list[dict[str, A
         run.mkdir(parents=True)
         (run / "dataset.json").write_text(f'{{"sample": "S{i}", "run": {i}}}')
     subprocess.run(["chown", "-R", f"{user['name']}:", str(data)], check=True)
-    runner = Cli(env, tmp_path, token)
+    runner = Cli(env, tmp_path, token, secret_sentinel)
     try:
         yield runner
     finally:

@@ -25,8 +25,10 @@ class CmdlineWatcher:
 
     :ivar samples: full passes over ``/proc``. :ivar leaks: what was found."""
 
-    def __init__(self, sentinel: Sentinel, secrets: list[str], interval: float = 0.02) -> None:
-        self.sentinel, self.secrets, self.interval = sentinel, [s for s in secrets if s], interval
+    def __init__(self, sentinel: Sentinel, secrets: list[str] | None, interval: float = 0.02) -> None:
+        """``secrets``: those to look for; None: every secret planted in ``sentinel`` so far."""
+        self.sentinel, self.interval = sentinel, interval
+        self._fixed = None if secrets is None else [s for s in secrets if s]
         self.samples = 0
         self.processes = 0
         self.leaks: list[Leak] = []
@@ -38,6 +40,9 @@ class CmdlineWatcher:
         """One pass over every process's command line."""
         found: list[Leak] = []
         seen = 0
+        secrets = self._fixed if self._fixed is not None else list(self.sentinel.secrets)
+        if not secrets:
+            return
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -47,7 +52,7 @@ class CmdlineWatcher:
                 continue  # gone meanwhile
             seen += 1
             text = raw.replace(b"\0", b" ").decode("utf-8", "replace")
-            if any(secret in text for secret in self.secrets):
+            if any(secret in text for secret in secrets):
                 found += self.sentinel.check(text, f"the command line of process {entry.name}")
         with self._lock:
             self.samples += 1

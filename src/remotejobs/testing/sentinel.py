@@ -22,12 +22,13 @@ tests get the run's sentinel with the ``secret_sentinel`` fixture.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -55,6 +56,8 @@ class Sentinel(logging.Handler):
         self._texts: list[str] = []
         self._secrets: dict[str, str] = {}
         self._found: list[Leak] = []
+        self._other: list[tuple[str, str]] = []  # (where, text): exceptions raised, ...
+        self.watched: dict[str, bool] = {}  # directory -> shared (files others may read)
         self.records = 0
 
     def plant(self, secret: str, kind: str) -> str:
@@ -63,6 +66,26 @@ class Sentinel(logging.Handler):
             self._secrets[secret] = kind
             scoreboard.record("secrets planted")
         return secret
+
+    def adopt(self, secrets: dict[str, str], watched: dict[str, bool]) -> None:
+        """Secrets planted and directories watched by a pytest-xdist worker (not counted again)."""
+        for secret, kind in secrets.items():
+            self._secrets.setdefault(secret, kind)
+        for directory, shared in watched.items():
+            self.watch_files(directory, shared=shared)
+
+    def remember(self, text: str, where: str) -> None:
+        """Keep ``text`` to be searched at the end of the run (secrets may be planted later)."""
+        with self._lock_:
+            if len(self._other) < _MAX_RECORDS:
+                self._other.append((where, text))
+
+    def watch_files(self, directory: str | Path, *, shared: bool) -> None:
+        """Search the files under ``directory`` at the end of the run (:mod:`.secretfiles`):
+        ``shared`` (a remote home other users reach): a secret in a file others may read is a
+        leak; else (the SDK's local state and configuration): a password or passphrase in any
+        file, or any secret in a file others may read, is a leak."""
+        self.watched[str(directory)] = shared or self.watched.get(str(directory), False)
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -95,8 +118,9 @@ class Sentinel(logging.Handler):
     def leaks(self) -> list[Leak]:
         """Every leak: the recorded log texts searched now, plus those :meth:`check` found."""
         with self._lock_:
-            texts, found = list(self._texts), list(self._found)
-        return found + [leak for text in texts for leak in self._search(text, "a log record")]
+            texts, found, other = list(self._texts), list(self._found), list(self._other)
+        return (found + [leak for text in texts for leak in self._search(text, "a log record")]
+                + [leak for where, text in other for leak in self._search(text, where)])
 
     def _search(self, text: str, where: str) -> list[Leak]:
         return [Leak(where, kind, text.replace(secret, "<SECRET>")[:300])
@@ -106,6 +130,7 @@ class Sentinel(logging.Handler):
 _KEY = pytest.StashKey[Sentinel]()
 _LEAKS = pytest.StashKey[list[Leak]]()
 _WORKER_LEAKS = pytest.StashKey[list[Leak]]()
+_CMDLINES = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,6 +140,31 @@ def pytest_configure(config: pytest.Config) -> None:
     root.addHandler(sentinel)
     if root.level > logging.DEBUG or root.level == logging.NOTSET:
         root.setLevel(logging.DEBUG)
+    _watch_exceptions(sentinel)
+    xdist_controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workeroutput")
+    if Path("/proc/self/cmdline").exists() and not xdist_controller:  # where the tests run
+        from remotejobs.testing.cmdlines import CmdlineWatcher
+
+        # every process's command line, once a second, for the whole run
+        config.stash[_CMDLINES] = CmdlineWatcher(sentinel, None, interval=1.0).__enter__()
+
+
+def _watch_exceptions(sentinel: Sentinel) -> None:
+    """Every error of the project's hierarchy created during the run is remembered (its
+    message and repr) and searched at the end."""
+    from remotejobs.errors import RemoteJobsError
+
+    original = RemoteJobsError.__init__
+    if getattr(original, "_sentinel", False):
+        return
+
+    def init(self: RemoteJobsError, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        with contextlib.suppress(Exception):  # a half-built error: its own __init__ failed already
+            sentinel.remember(f"{self}\n{self!r}", f"a {type(self).__name__} raised")
+
+    init._sentinel = True  # type: ignore[attr-defined]
+    RemoteJobsError.__init__ = init  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
@@ -129,16 +179,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if sentinel is None:
         return
     logging.getLogger().removeHandler(sentinel)
+    watcher = config.stash.get(_CMDLINES, None)
+    if watcher is not None:
+        watcher.__exit__(None, None, None)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is None:  # the controller (or a run without xdist) searches the files once
+        from remotejobs.testing.secretfiles import scan
+
+        for directory, shared in sentinel.watched.items():
+            scan(sentinel, Path(directory), shared=shared)
     leaks = sentinel.leaks() + config.stash.get(_WORKER_LEAKS, [])
     config.stash[_LEAKS] = leaks
     scoreboard.record("log records searched", sentinel.records)
     scoreboard.record("leaks found", len(leaks) - scoreboard.counts().get("leaks found", 0))
     for kind in scoreboard.MUST_BE_ZERO:
         scoreboard.record(kind, 0)  # shown even when nothing went wrong
-    workeroutput = getattr(config, "workeroutput", None)
-    if workeroutput is not None:  # a pytest-xdist worker: hand counts and leaks to the controller
+    if workeroutput is not None:  # a pytest-xdist worker: hand counts, leaks, secrets and
+        # directories to search to the controller (the same machine, the same test run)
         workeroutput["remotejobs_scoreboard"] = json.dumps(
-            {"counts": scoreboard.counts(), "leaks": [list(leak) for leak in sentinel.leaks()]})
+            {"counts": scoreboard.counts(), "leaks": [list(leak) for leak in leaks],
+             "secrets": sentinel.secrets, "watched": sentinel.watched})
         return
     bad = scoreboard.nonzero_failures()
     if (leaks or bad) and session.exitstatus == pytest.ExitCode.OK:
@@ -157,6 +217,9 @@ def pytest_testnodedown(node: object, error: object) -> None:
         if kind != "leaks found":  # recounted from the leaks themselves
             scoreboard.record(kind, n)
     config.stash.setdefault(_WORKER_LEAKS, []).extend(Leak(*leak) for leak in data["leaks"])
+    sentinel = config.stash.get(_KEY, None)
+    if sentinel is not None:
+        sentinel.adopt(data.get("secrets", {}), data.get("watched", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
