@@ -135,11 +135,7 @@ def test_under_xdist_counts_add_up_and_a_lost_job_or_a_leak_fails_the_run(tmp_pa
     shared = Path("/tmp") / f"rj-sentinel-{secrets.token_hex(4)}"  # /tmp: others may enter
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
-    exposed, private = shared / "readable.txt", shared / "private.txt"
-    exposed.write_text(f"x {SECOND} y")
-    exposed.chmod(0o644)
-    private.write_text(f"x {SECOND} y")
-    private.chmod(0o600)
+    exposed = shared / "readable.txt"  # the run below writes it 0644 and private.txt 0600
     try:
         _check_run(tmp_path, shared, exposed)
     finally:
@@ -162,7 +158,12 @@ def _check_run(tmp_path: Path, shared: Path, exposed: Path) -> None:
                              f"    secret_sentinel.plant({SECOND!r}, 'password of x')\n"
                              "    with pytest.raises(TransferError):\n"
                              f"        raise TransferError('copied {SECOND}')\n"
-                             f"    secret_sentinel.watch_files({str(shared)!r}, shared=True)\n",
+                             f"    secret_sentinel.watch_files({str(shared)!r}, shared=True)\n"
+                             "    import pathlib\n"
+                             f"    for name, mode in (('readable.txt', 0o644), ('private.txt', 0o600)):\n"
+                             f"        path = pathlib.Path({str(shared)!r}) / name\n"
+                             f"        path.write_text('x {SECOND} y')\n"
+                             "        path.chmod(mode)\n",
                              "-p", "xdist", "-n", "2")
     assert run.returncode == 1 and "7 passed" in run.stdout, run.stdout + run.stderr
     counts = board["counts"]

@@ -30,8 +30,9 @@ _MAX_BYTES = 1 << 20
 _NEVER_IN_FILES = ("password", "key passphrase")
 
 
-def scan(sentinel: Sentinel, top: Path, *, shared: bool) -> int:
-    """Search the files under ``top``; return how many were read. Leaks are recorded with
+def scan(sentinel: Sentinel, top: Path, *, shared: bool, since: float = 0.0) -> int:
+    """Search the files under ``top`` changed at or after ``since`` (epoch seconds: the
+    files of this run); return how many were read. Leaks are recorded with
     ``sentinel.check`` (so they fail the run)."""
     secrets = sentinel.secrets
     if not secrets or not top.is_dir():
@@ -48,7 +49,8 @@ def scan(sentinel: Sentinel, top: Path, *, shared: bool) -> int:
             try:
                 info = path.lstat()
                 exposed = others_enter and bool(info.st_mode & stat.S_IROTH)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES or (shared and not exposed):
+                if (not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES or info.st_mtime < since
+                        or (shared and not exposed)):
                     continue
                 text = path.read_bytes().decode("utf-8", "replace")
             except OSError:

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,6 +59,7 @@ class Sentinel(logging.Handler):
         self._found: list[Leak] = []
         self._other: list[tuple[str, str]] = []  # (where, text): exceptions raised, ...
         self.watched: dict[str, bool] = {}  # directory -> shared (files others may read)
+        self.started = time.time()  # files older than the run are not its files
         self.records = 0
 
     def plant(self, secret: str, kind: str) -> str:
@@ -187,7 +189,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from remotejobs.testing.secretfiles import scan
 
         for directory, shared in sentinel.watched.items():
-            scan(sentinel, Path(directory), shared=shared)
+            scan(sentinel, Path(directory), shared=shared, since=sentinel.started - 1)
     leaks = sentinel.leaks() + config.stash.get(_WORKER_LEAKS, [])
     config.stash[_LEAKS] = leaks
     scoreboard.record("log records searched", sentinel.records)
