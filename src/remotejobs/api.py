@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from remotejobs._plugins import get_registry
-from remotejobs.config import ResourceEntry, load_config
+from remotejobs.config import ResourceEntry, check_defaults, load_config
 from remotejobs.errors import InvalidSettingsError, UnsupportedOperationError
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs.transport.base import CommandTransport, InteractiveHandler
@@ -48,6 +48,9 @@ def open_resource(
     :raises InvalidSettingsError: a setting is unknown or invalid (names file, table, key
         and the valid keys).
 
+    ``defaults`` (a dict of JobSpec fields, or the ``[resources.<name>.defaults]`` table)
+    becomes the resource's :attr:`~remotejobs.ComputeResource.spec_defaults`.
+
     ``transport`` (batch backends only) is used instead of one built from the settings;
     ``interactive_handler`` answers SSH login prompts (2FA codes, a key's passphrase) for
     the backends that log in over SSH, and is ignored by the others.
@@ -55,21 +58,28 @@ def open_resource(
     :raises UnsupportedOperationError: a ``transport`` for a backend that takes none.
     """
     if backend is not None:
-        entry = ResourceEntry(name or backend, backend, dict(settings), None)
+        inline = dict(settings)
+        defaults = check_defaults(inline.pop("defaults", {}), resource=name or backend, file=None)
+        entry = ResourceEntry(name or backend, backend, inline, None, defaults)
     else:
         entry = load_config(config).resource(name or "local")
         if settings:
-            entry = ResourceEntry(entry.name, entry.backend, {**entry.settings, **settings}, entry.source)
+            entry = ResourceEntry(entry.name, entry.backend, {**entry.settings, **settings}, entry.source,
+                                  entry.defaults)
     cls = get_registry().load(entry.backend)
     settings_obj = _settings(cls.settings_model, entry)
     from remotejobs.scheduler.batch import BatchResource
 
+    resource: ComputeResource
     if issubclass(cls, BatchResource):
-        return cls(settings_obj, name=entry.name, transport=transport, interactive_handler=interactive_handler)
-    if transport is not None:
+        resource = cls(settings_obj, name=entry.name, transport=transport, interactive_handler=interactive_handler)
+    elif transport is not None:
         raise UnsupportedOperationError(f"Backend {entry.backend!r} does not take a transport",
                                         resource=entry.name, hint="Pass transport= only to batch backends")
-    return cls(settings_obj, name=entry.name)
+    else:
+        resource = cls(settings_obj, name=entry.name)
+    resource.spec_defaults = entry.defaults
+    return resource
 
 
 def _settings(model: type[BackendSettings], entry: ResourceEntry) -> BackendSettings:

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, get_args, get_or
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
+from remotejobs.config import apply_defaults
 from remotejobs.errors import (
     AuthenticationError,
     JobNotFoundError,
@@ -133,6 +134,9 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
         self._known: dict[str, JobInfo] = {}
         self._lock = threading.RLock()
         self._poller: Poller | None = None
+        #: JobSpec field values for every job submitted here, where the job leaves the
+        #: field unset (``[resources.<name>.defaults]``; see :func:`remotejobs.config.apply_defaults`).
+        self.spec_defaults: Mapping[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} user={self._user!r} {self._session.value}>"
@@ -310,7 +314,9 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     def submit(self, spec: JobSpec, after: Condition | None = None, **options: Any) -> Job:
         """Submit ``spec``; the returned handle's ``id`` is the scheduler's id.
 
-        On return the scheduler has accepted the job. :raises SubmissionError: refused,
+        The resource's :attr:`spec_defaults` fill the fields ``spec`` leaves unset (for
+        :meth:`submit_many` too). On return the scheduler has accepted the job.
+        :raises SubmissionError: refused,
         or (``transient=True``) outcome unknown: check :meth:`jobs` before resubmitting.
 
         With ``after`` (built from job handles: ``a.done & ~b.failed``), or inside a
@@ -327,6 +333,7 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             return (current_workflow() or default_workflow()).submit(self, spec, after, **options)
         with self._context():
             self._active()
+            spec = apply_defaults(spec, self.spec_defaults)
             self._check_spec(spec)
             return self._accepted(spec, self._submit(spec))
 
@@ -346,8 +353,8 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
             handles of those that were (they exist) and None for the others, its ``errors``
             the error of each position not accepted.
         """
-        specs = list(specs)
         with self._context():
+            specs = [apply_defaults(spec, self.spec_defaults) for spec in specs]
             self._active()
             for n, spec in enumerate(specs):
                 try:

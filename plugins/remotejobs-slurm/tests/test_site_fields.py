@@ -101,3 +101,24 @@ def job_token() -> str:
     import secrets
 
     return secrets.token_hex(4)
+
+
+@pytest.mark.cluster
+def test_resource_defaults_reach_slurm_and_the_spec_wins(
+    ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]
+) -> None:
+    import remotejobs
+
+    user = cluster_users[0]
+    resource = remotejobs.open_resource("slurm-defaults", backend="slurm", **ssh_settings, username=user["name"],
+                                        key_file=user["key_file"], default_queue="debug",
+                                        defaults={"account": "imaging", "nice": 3})
+    with resource:
+        job = resource.submit(JobSpec(executable="/bin/true", name="defaults", nice=9,
+                                      begin=datetime.now() + timedelta(hours=2)))
+        try:
+            assert isinstance(resource, SlurmResource)
+            shown = _show(resource, job.id)
+            assert (shown["Account"], shown["Nice"]) == ("imaging", "9")
+        finally:
+            job.cancel()
