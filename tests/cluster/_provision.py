@@ -43,8 +43,9 @@ from _sge import install_torque_wrappers
 PACKAGES = (
     "openssh-server", "munge", "slurm-wlm", "libslurm-perl", "libslurmdb-perl", "libswitch-perl",
     "gridengine-master", "gridengine-exec", "gridengine-client",
-    # Debian's default MPI, for the mpirun launcher's tests (about 15 s with its libraries)
-    "openmpi-bin",
+    # Debian's MPIs, for the mpirun launcher's tests (Open MPI is the default mpirun; MPICH's
+    # alternative has a lower priority and is reached as mpirun.mpich; ~20 s with libraries)
+    "openmpi-bin", "mpich",
     # Slurm accounting (_accounting.py): slurmdbd and MariaDB's server without its init
     # scripts (mariadb-server-core; the client core has my_print_defaults for mariadb-install-db).
     "slurmdbd", "mariadb-server-core", "mariadb-client-core",
@@ -62,6 +63,7 @@ PACKAGE_MARKERS = {
     "gridengine-exec": "/usr/lib/gridengine/sge_execd",
     "gridengine-client": "/usr/lib/gridengine/qsub",
     "openmpi-bin": "/usr/bin/mpirun.openmpi",
+    "mpich": "/usr/bin/mpirun.mpich",
     "slurmdbd": "/usr/sbin/slurmdbd",
     "mariadb-server-core": "/usr/sbin/mariadbd",
     "mariadb-client-core": "/usr/bin/my_print_defaults",

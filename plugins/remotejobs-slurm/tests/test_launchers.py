@@ -31,12 +31,22 @@ def resource(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) 
 
 @pytest.mark.cluster
 def test_srun_multiple_and_mpirun_print_one_line_per_process(resource: SlurmResource, tmp_path: Path) -> None:
+    """``mpirun`` twice: Open MPI (Debian's default ``mpirun``) and MPICH, which the job
+    finds first on its PATH as a site's ``module load mpich`` would arrange (Hydra looks
+    for ``hydra_pmi_proxy`` next to ``mpirun``)."""
     assert resource.launchers() == ["mpirun", "multiple", "srun"]
+    mpich = f"{resource.transport.home()}/rj-mpich-bin"
+    made = resource.transport.run(["sh", "-c", 'mkdir -p "$1" && ln -sfn /usr/bin/mpirun.mpich "$1/mpirun" && '
+                                   'ln -sfn /usr/bin/hydra_pmi_proxy "$1/hydra_pmi_proxy"', "sh", mpich])
+    assert made.exit_status == 0, made.output
+    runs: dict[str, dict[str, Any]] = {"srun": {}, "multiple": {}, "mpirun": {},
+                                       "mpirun-mpich": {"environment": {"PATH": f"{mpich}:/usr/bin:/bin"}}}
     jobs = {
-        launcher: resource.submit(JobSpec(executable="/bin/sh", arguments=("-c", _WHO), launcher=launcher,
-                                          processes_per_node=2, name=f"launch-{launcher}",
-                                          pre_launch=("echo", "pre"), post_launch=("echo", "post")))
-        for launcher in ("srun", "multiple", "mpirun")
+        run: resource.submit(JobSpec.model_validate({
+            "executable": "/bin/sh", "arguments": ("-c", f"mpirun --version | head -1 >&2; {_WHO}"),
+            "launcher": run.split("-")[0], "processes_per_node": 2, "name": f"launch-{run}",
+            "pre_launch": ("echo", "pre"), "post_launch": ("echo", "post"), **extra}))
+        for run, extra in runs.items()
     }
     for launcher, job in jobs.items():
         info = job.wait(timeout=240)
@@ -45,6 +55,10 @@ def test_srun_multiple_and_mpirun_print_one_line_per_process(resource: SlurmReso
         lines = out.read_text().splitlines()
         assert lines[0] == "pre" and lines[-1] == "post", (launcher, lines)
         assert sorted(lines[1:-1]) == ["process 0 of 2", "process 1 of 2"], (launcher, lines)
+    (err,) = jobs["mpirun-mpich"].download(tmp_path / "mpich-err", name="stderr")
+    assert "HYDRA" in err.read_text()  # MPICH's mpirun ran, not Open MPI's
+    (err,) = jobs["mpirun"].download(tmp_path / "ompi-err", name="stderr")
+    assert "Open MPI" in err.read_text()
 
 
 @pytest.mark.cluster

@@ -17,10 +17,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from remotejobs.errors import JobNotFoundError, NotLoggedInError, RemoteJobsError, TransferError
+from remotejobs._plugins import get_registry
+from remotejobs.errors import (
+    JobNotFoundError,
+    NotLoggedInError,
+    RemoteJobsError,
+    TransferError,
+    UnsupportedOperationError,
+)
+from remotejobs.launchers import Launch, PrefixLauncher
 from remotejobs.models import JobSpec, JobState
 from remotejobs.resource import ComputeResource
 from remotejobs.testing.attacks import HostileIdContract
@@ -57,6 +66,20 @@ class ContractEnv:
     remote_dir: str
     timeout: float = 90.0
     verbatim_arguments: bool = True
+    #: Launchers whose tools the test cluster's nodes have; each is run by
+    #: :meth:`ResourceContract.test_launcher_starts_one_process_each` where the backend
+    #: supports it, and must be refused where it does not.
+    launchers: Sequence[str] = ("multiple",)
+
+
+class _NowhereLauncher(PrefixLauncher):
+    """A launcher for a scheduler no backend is: every resource must refuse it."""
+
+    name: ClassVar[str] = "contract-nowhere"
+    schedulers: ClassVar[frozenset[str] | None] = frozenset({"no-such-scheduler"})
+
+    def prefix(self, launch: Launch) -> list[str]:
+        return ["false"]
 
 
 def _sh(script: str, *args: str, name: str | None = None) -> JobSpec:
@@ -193,6 +216,48 @@ class ResourceContract(HostileIdContract):
             out = _text_of(job.download(tmp_path))
             for text in HOSTILE_STRINGS:
                 assert f"<{text}>" in out
+
+    # -- launchers ----------------------------------------------------------------------
+    def test_launcher_starts_one_process_each(
+        self, session: ComputeResource, contract_env: ContractEnv, tmp_path: Path
+    ) -> None:
+        """Each of ``contract_env.launchers`` the backend supports runs a job of two
+        processes that print one line each (between the pre/post launch steps where the
+        backend runs them); one it does not support is refused naming field and backend."""
+        who = ('echo "copy ${REMOTEJOBS_PROCESS_INDEX:-${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-$SLURM_PROCID}}}'
+               ' of ${REMOTEJOBS_PROCESS_COUNT:-${OMPI_COMM_WORLD_SIZE:-${PMI_SIZE:-$SLURM_NTASKS}}}"')
+        registry = get_registry()
+        jobs = []
+        for name in contract_env.launchers:
+            spec = JobSpec(executable="/bin/sh", arguments=("-c", who), launcher=name, processes_per_node=2,
+                           name=f"contract-{name}")
+            if not session.supports_launcher(registry.launcher(name)):
+                with pytest.raises(UnsupportedOperationError) as err:
+                    session.submit(spec)
+                assert f"launcher={name!r}" in str(err.value) and repr(session.backend_name) in str(err.value)
+                continue
+            if session.launch_steps:
+                spec = spec.model_copy(update={"pre_launch": ("echo", "pre-launch"),
+                                               "post_launch": ("echo", "post-launch")})
+            jobs.append((name, session.submit(spec)))
+        for name, job in jobs:
+            info = job.wait(timeout=contract_env.timeout)
+            assert info.state is JobState.COMPLETED, (name, info)
+            lines = _text_of(job.download(tmp_path / name)).splitlines()
+            assert sorted(ln for ln in lines if ln.startswith("copy ")) == ["copy 0 of 2", "copy 1 of 2"], lines
+            if session.launch_steps:
+                assert lines.index("pre-launch") < lines.index("post-launch"), lines
+
+    def test_a_launcher_for_no_scheduler_here_is_refused_before_sending(self, session: ComputeResource) -> None:
+        registry = get_registry()
+        registry.add_launcher("contract-nowhere", _NowhereLauncher)
+        try:
+            with pytest.raises(UnsupportedOperationError) as err:
+                session.submit(JobSpec(executable="/bin/true", launcher="contract-nowhere"))
+            assert "launcher='contract-nowhere'" in str(err.value) and err.value.resource == session.name
+            assert "contract-nowhere" not in session.launchers()
+        finally:
+            del registry.launchers["contract-nowhere"]
 
     # -- files ------------------------------------------------------------------------
     def test_upload_then_job_reads_it_and_named_download(
