@@ -41,6 +41,10 @@ class JobState(enum.Enum):
     TIMEOUT = "TIMEOUT"
     UNKNOWN = "UNKNOWN"
 
+    # Members are singletons compared by identity: hash them by identity too, in C
+    # (Enum's own __hash__ is Python code, a visible cost when parsers count states).
+    __hash__ = object.__hash__
+
     @property
     def is_final(self) -> bool:
         """True for states a job never leaves: COMPLETED, FAILED, CANCELLED, TIMEOUT."""
@@ -307,6 +311,49 @@ class JobInfo(_Frozen):
     reason: str | None = None
     queue: str | None = None
     owner: str | None = None
+
+    @classmethod
+    def trusted(
+        cls,
+        id: str,
+        state: JobState,
+        *,
+        name: str | None = None,
+        native_state: str | None = None,
+        exit_code: int | None = None,
+        command: str | None = None,
+        submit_time: datetime | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        reason: str | None = None,
+        queue: str | None = None,
+        owner: str | None = None,
+    ) -> JobInfo:
+        """A JobInfo built WITHOUT validation, for parsers that make many of them (about
+        4x faster than ``JobInfo(...)``, and no per-object field set).
+
+        Contract: every value already has its field's type (``str``, a :class:`JobState`,
+        ``int``, a ``datetime``, or None); the result then equals ``JobInfo(...)`` of the
+        same values. Parsers' tests re-validate what they return
+        (``JobInfo.model_validate(info.model_dump()) == info``).
+        """
+        info = _new(cls)
+        _setattr(info, "__dict__", {
+            "id": id, "name": name, "state": state, "native_state": native_state, "exit_code": exit_code,
+            "command": command, "submit_time": submit_time, "start_time": start_time, "end_time": end_time,
+            "reason": reason, "queue": queue, "owner": owner,
+        })
+        # One shared set: pydantic copies it before any change (model_copy), and frozen
+        # models never add to it.
+        _setattr(info, "__pydantic_fields_set__", _ALL_INFO_FIELDS)
+        _setattr(info, "__pydantic_extra__", None)
+        _setattr(info, "__pydantic_private__", None)
+        return info
+
+
+_new = object.__new__
+_setattr = object.__setattr__
+_ALL_INFO_FIELDS: set[str] = set(JobInfo.model_fields)
 
 
 def merge_info(old: JobInfo | None, new: JobInfo) -> JobInfo:

@@ -28,6 +28,7 @@ from remotejobs_slurm.dialect import SlurmDialect
 from remotejobs_torque.dialect import TorqueDialect
 
 from remotejobs.errors import RemoteJobsError, SchedulerError
+from remotejobs.models import JobInfo
 from remotejobs.safexml import UnsafeXMLError, fromstring
 from remotejobs.scheduler.dialect import SchedulerDialect
 from remotejobs.testing import scoreboard
@@ -88,6 +89,15 @@ def _mutations() -> st.SearchStrategy[str]:
     )
 
 
+def _revalidate(parsed: object) -> None:
+    """Parsers build infos with ``JobInfo.trusted`` (no validation): each one must be
+    what validation would have made of the same values."""
+    infos = parsed.values() if isinstance(parsed, dict) else parsed if isinstance(parsed, list) else ()
+    for info in infos:
+        if isinstance(info, JobInfo):
+            assert JobInfo.model_validate(info.model_dump()) == info, f"an invalid JobInfo: {info!r}"
+
+
 def _check_dialect(dialect: SchedulerDialect, stdout: str, stderr: str, exit_status: int) -> int:
     """Call every parser once; return how many calls were made."""
     result = CommandResult(argv=("probe",), exit_status=exit_status, stdout=stdout, stderr=stderr)
@@ -106,7 +116,7 @@ def _check_dialect(dialect: SchedulerDialect, stdout: str, stderr: str, exit_sta
     for call in calls:
         start = time.monotonic()
         try:
-            call()
+            _revalidate(call())
         except SchedulerError as exc:
             assert exc.output == result.output[: len(exc.output)] or exc.output in result.output, (
                 "SchedulerError does not carry the raw output")

@@ -20,6 +20,7 @@ Row = TypeVar("Row")
 _ACTIVE = (JobState.RUNNING, JobState.SUSPENDED, JobState.QUEUED, JobState.HELD)
 _WORST = (JobState.FAILED, JobState.TIMEOUT, JobState.CANCELLED, JobState.COMPLETED)
 _INDEX = re.compile(r"(?:_(\d+)|\[(\d+)\])(?:\.[^.\[\]]*)*$")
+_ELEMENT_SUFFIX = re.compile(r"\[\d+\]$")
 
 
 def select(
@@ -31,29 +32,41 @@ def select(
     array_id: Callable[[Row], str | None],
 ) -> dict[str, JobInfo]:
     """Infos for ``ids``: the row whose ``own_id`` matches, or for an array's id the
-    aggregate of the rows whose ``array_id`` matches. Rows not asked for are ignored."""
-    rows = list(rows)
-    by_id = {own_id(r): r for r in rows}
+    aggregate of the rows whose ``array_id`` matches. Rows not asked for are ignored.
+
+    Linear in rows + ids: one pass to index the rows by id, one more over the rows only
+    when array ids were asked for (never ids x rows)."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    by_id = dict(zip(map(own_id, rows), rows, strict=True))
     found: dict[str, JobInfo] = {}
     wanted_arrays = set()
     for job_id in ids:
-        if job_id in by_id:
-            found[job_id] = to_info(by_id[job_id])
+        row = by_id.get(job_id)
+        if row is not None:
+            found[job_id] = to_info(row)
         else:
             wanted_arrays.add(job_id)
-    if wanted_arrays:  # one pass over the rows for all arrays asked for: linear, not ids x rows
+    if wanted_arrays:
         members: dict[str, list[JobInfo]] = {}
         for row in rows:
             parent = array_id(row)
             if parent in wanted_arrays:
-                members.setdefault(parent, []).append(to_info(row))
+                group = members.get(parent)
+                if group is None:
+                    group = members[parent] = []
+                group.append(to_info(row))
         for job_id, elements in members.items():
             found[job_id] = aggregate_array(job_id, elements)
     return found
 
 
 def _index(info: JobInfo) -> int:
-    match = _INDEX.search(info.id)
+    """The element's index in its array (``12_3``, ``12[3]``, ``12[3].server``), -1 if none."""
+    job_id = info.id
+    if "[" not in job_id and "." not in job_id:  # fast path: Slurm's 12_3
+        _, sep, tail = job_id.rpartition("_")
+        return int(tail) if sep and tail.isdigit() else -1
+    match = _INDEX.search(job_id)
     return int(match.group(1) or match.group(2)) if match else -1
 
 
@@ -62,23 +75,33 @@ def aggregate_array(job_id: str, elements: list[JobInfo]) -> JobInfo:
     SUSPENDED, QUEUED, HELD); once all are final, the worst outcome (FAILED, TIMEOUT,
     CANCELLED, then COMPLETED) with the exit code of the lowest-index element in that
     state; UNKNOWN if some element is UNKNOWN and none is active. ``reason`` counts the
-    elements per state."""
-    elements = sorted(elements, key=_index)
-    counts: dict[str, int] = {}
+    elements per state. Linear in the elements (no sort).
+
+    :raises ValueError: no elements.
+    """
+    if not elements:
+        raise ValueError(f"job array {job_id} has no elements to aggregate")
+    by_state: dict[JobState, list[JobInfo]] = {}
     for info in elements:
-        counts[info.state.value] = counts.get(info.state.value, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    states = {i.state for i in elements}
-    order = _ACTIVE if states & set(_ACTIVE) else (
-        (JobState.UNKNOWN,) if JobState.UNKNOWN in states else _WORST)
-    chosen = next(i for s in order for i in elements if i.state is s)
+        group = by_state.get(info.state)
+        if group is None:
+            group = by_state[info.state] = []
+        group.append(info)
+    summary = ", ".join(f"{len(group)} {state.value}"
+                        for state, group in sorted(by_state.items(), key=lambda item: item[0].value))
+    order = _ACTIVE if any(s in by_state for s in _ACTIVE) else (
+        (JobState.UNKNOWN,) if JobState.UNKNOWN in by_state else _WORST)
+    candidates = next(by_state[s] for s in order if s in by_state)
+    chosen = min(candidates, key=_index)  # the first of the lowest index, as a stable sort
     final = chosen.state.is_final
+    starts = [i.start_time for i in elements if i.start_time]
+    ends = [i.end_time for i in elements if i.end_time] if final else []
     return chosen.model_copy(update={
         "id": job_id,
-        "name": re.sub(r"\[\d+\]$", "", chosen.name or "") or None,
+        "name": _ELEMENT_SUFFIX.sub("", chosen.name or "") or None,
         "exit_code": chosen.exit_code if final else None,
-        "start_time": min((i.start_time for i in elements if i.start_time), default=None),
-        "end_time": max((i.end_time for i in elements if i.end_time), default=None) if final else None,
+        "start_time": min(starts, default=None),
+        "end_time": max(ends, default=None),
         "reason": f"job array of {len(elements)} elements: {summary}"
         + (f"; {chosen.reason}" if chosen.reason else ""),
     })

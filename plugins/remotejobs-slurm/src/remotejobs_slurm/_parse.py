@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
+from typing import NamedTuple
 
 from remotejobs.errors import SchedulerError
 from remotejobs.models import JobInfo
@@ -61,9 +63,9 @@ _ARRAY_ID = re.compile(r"^(\d+)_(\d+|\[[^\]]*\])$")
 _STEP = re.compile(r"^\d+(_\d+)?\.[A-Za-z0-9_+-]+$")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One job line from squeue or sacct, fields still as Slurm printed them."""
+class Row(NamedTuple):
+    """One job line from squeue or sacct, fields still as Slurm printed them (a named
+    tuple: cheap to make by the hundred thousand)."""
 
     job_id: str
     array_job_id: str
@@ -92,6 +94,7 @@ def parse_time(text: str) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def decode_wait_status(raw: str) -> int | None:
     """squeue's ``exit_code`` (a wait status) -> exit code; a signal N gives 128+N as the
     shell reports it; unreadable -> None."""
@@ -105,6 +108,7 @@ def decode_wait_status(raw: str) -> int | None:
     return 128 + signal if signal else (status >> 8) & 0xFF
 
 
+@lru_cache(maxsize=1024)
 def decode_exit_code(raw: str) -> int | None:
     """sacct's ``code:signal`` -> exit code (a signal N gives 128+N); unreadable -> None."""
     code, _, signal = raw.strip().partition(":")
@@ -124,7 +128,8 @@ def _bad(what: str, result: CommandResult, line: str) -> SchedulerError:
 
 def _lines(what: str, result: CommandResult, fields: int, state: int,
            step_ok: bool = False) -> list[list[str]]:
-    """The rows of ``|``-separated output whose LAST field is the job name.
+    """The rows of ``|``-separated output whose LAST field is the job name (the first
+    field stripped).
 
     A job name may hold newlines (another user's, given to sbatch directly): the output is
     split at ``\n`` only, and a line that is not a row continues the name of the row
@@ -132,27 +137,32 @@ def _lines(what: str, result: CommandResult, fields: int, state: int,
     name), with a warning. Garbage before the first row is a SchedulerError.
     """
     rows: list[list[str]] = []
+    maxsplit = fields - 1
+    match_array, match_step = _ARRAY_ID.match, _STEP.match
     for raw in result.stdout.split("\n"):
-        line = raw.removesuffix("\r")
-        parts = line.split("|", fields - 1)
-        first = parts[0].strip()
-        is_id = _is_job_id(first) or (step_ok and _STEP.match(first) is not None)
-        if len(parts) == fields and is_id and parts[state].strip():
-            rows.append(parts)
-        elif rows:
+        line = raw[:-1] if raw.endswith("\r") else raw
+        parts = line.split("|", maxsplit)
+        if len(parts) == fields:
+            first = parts[0].strip()
+            if ((first.isdigit() or match_array(first) is not None or (step_ok and match_step(first) is not None))
+                    and parts[state].strip()):
+                parts[0] = first
+                rows.append(parts)
+                continue
+        if rows:
             rows[-1][-1] += "\n" + line
         elif line.strip():
             raise _bad(what, result, line)
     for row in rows:
-        row[-1] = row[-1].rstrip("\n")
-    seen: dict[str, int] = {}
-    for row in rows:
-        seen[row[0].strip()] = seen.get(row[0].strip(), 0) + 1
+        if row[-1].endswith("\n"):
+            row[-1] = row[-1].rstrip("\n")
+    if len({row[0] for row in rows}) == len(rows):
+        return rows
+    seen = Counter(row[0] for row in rows)
     twice = {job_id for job_id, n in seen.items() if n > 1}
-    if twice:
-        log.warning("%s printed several rows for job(s) %s: ambiguous (forged in a job name?), ignored",
-                    what, ", ".join(sorted(twice))[:200])
-    return [row for row in rows if row[0].strip() not in twice]
+    log.warning("%s printed several rows for job(s) %s: ambiguous (forged in a job name?), ignored",
+                what, ", ".join(sorted(twice))[:200])
+    return [row for row in rows if row[0] not in twice]
 
 
 def parse_squeue_rows(result: CommandResult) -> list[Row]:
@@ -160,13 +170,11 @@ def parse_squeue_rows(result: CommandResult) -> list[Row]:
 
     :raises SchedulerError: garbage before the first row.
     """
-    rows = []
-    for parts in _lines("squeue", result, len(SQUEUE_FIELDS), state=2):
-        job_id, array_id, state, raw_exit, reason, user, part, sub, start, end, name = parts
-        rows.append(Row(job_id.strip(), array_id.strip() or job_id.strip(), state.strip(),
-                        decode_wait_status(raw_exit), reason.strip(), user.strip(), part.strip(),
-                        sub, start, end, name))
-    return rows
+    wait_status = decode_wait_status
+    return [Row(job_id, array_id.strip() or job_id, state.strip(), wait_status(raw_exit), reason.strip(),
+                user.strip(), part.strip(), sub, start, end, name)
+            for job_id, array_id, state, raw_exit, reason, user, part, sub, start, end, name
+            in _lines("squeue", result, len(SQUEUE_FIELDS), state=2)]
 
 
 def parse_sacct_rows(result: CommandResult) -> list[Row]:
@@ -178,7 +186,6 @@ def parse_sacct_rows(result: CommandResult) -> list[Row]:
     rows = []
     for parts in _lines("sacct", result, len(SACCT_FIELDS), state=1, step_ok=True):
         job_id, state, raw_exit, reason, user, part, sub, start, end, name = parts
-        job_id = job_id.strip()
         if "." in job_id:  # a step (12.batch): -X should prevent it; be tolerant
             continue
         match = _ARRAY_ID.match(job_id)
@@ -188,14 +195,12 @@ def parse_sacct_rows(result: CommandResult) -> list[Row]:
     return rows
 
 
-def _is_job_id(text: str) -> bool:
-    text = text.strip()
-    return text.isdigit() or _ARRAY_ID.match(text) is not None
-
-
 def select(rows: Iterable[Row], ids: Iterable[str],
            to_info: Callable[[Row], JobInfo]) -> dict[str, JobInfo]:
     """Infos for the requested ids: a row whose id matches, or for an array's job id the
     aggregate of its elements (see :mod:`remotejobs.scheduler.arrays`)."""
-    return arrays.select(rows, ids, to_info, own_id=lambda r: r.job_id,
+    return arrays.select(rows, ids, to_info, own_id=_own_id,
                          array_id=lambda r: r.array_job_id if r.array_job_id != r.job_id else None)
+
+
+_own_id: Callable[[Row], str] = attrgetter("job_id")

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import ClassVar, Self
 
+from remotejobs._gcpause import collector_paused
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
@@ -66,6 +67,8 @@ _NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a clu
 #: (squeue matches a ``-j`` list against each job it loads: time grows with ids x jobs,
 #: the client keeps the asked ids instead). Measured in docs/benchmarks.md.
 BULK_ABOVE = 50
+#: What a (state word, Slurm reason) pair means: state, reason, started, final.
+_Decision = tuple[JobState, str | None, bool, bool]
 _HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
 # Slurm client messages that mean "slurmctld could not be asked": retrying may succeed.
 _TRANSIENT = ("Unable to contact slurm controller", "Socket timed out", "temporarily unable",
@@ -206,6 +209,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
         self.accounting = accounting
+        self._decisions: dict[tuple[str, str], _Decision] = {}
 
     @classmethod
     def from_settings(cls, settings: SlurmSettings) -> Self:
@@ -289,6 +293,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             return self._squeue("-u", user)
         return self._squeue("-u", user, "-j", ",".join(valid)) if valid else self.status_command(ids)
 
+    @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         if result.exit_status != 0:
             if "Invalid job id" in result.output:  # see module docstring: id(s) unknown
@@ -319,6 +324,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         """True when sacct says this cluster keeps no accounting (probed wording)."""
         return result.exit_status != 0 and _NO_ACCOUNTING in result.output
 
+    @collector_paused
     def parse_history(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         if self.accounting_disabled(result):
             return {}
@@ -329,6 +335,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
     def jobs_command(self, user: str) -> Command:
         return self._squeue("-u", user) if user else self._squeue()
 
+    @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         if result.exit_status != 0:
             raise self._failed("squeue", result)
@@ -366,28 +373,42 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
                               output=result.output,
                               transient=any(t in result.output for t in _TRANSIENT))
 
-    def row_info(self, row: Row) -> JobInfo:
-        """A squeue/sacct row as a JobInfo (exit code 0 for COMPLETED, times by state)."""
-        word = row.state.split()[0].rstrip("+") if row.state.split() else row.state
+    def _decide(self, native: str, slurm_reason_text: str) -> _Decision:
+        """(state, reason, started, final) for a state word and Slurm's reason field."""
+        word = native.split(maxsplit=1)[0].rstrip("+") if native.split() else native
         state = self.map_state(word)
-        slurm_reason = row.reason if row.reason not in ("", "None", "(null)") else None
+        slurm_reason = slurm_reason_text if slurm_reason_text not in ("", "None", "(null)") else None
         if state is JobState.QUEUED and slurm_reason in _HELD_REASONS:
             state = JobState.HELD
         if state is JobState.UNKNOWN:
-            reason: str | None = f"Slurm reported the state {row.state!r}, which remotejobs does not know"
+            reason: str | None = f"Slurm reported the state {native!r}, which remotejobs does not know"
         else:
             parts = [p for p in (_EXPLAIN.get(word), slurm_reason) if p]
             reason = "; ".join(parts) or None
         started = state not in (JobState.QUEUED, JobState.HELD, JobState.UNKNOWN)
-        return JobInfo(
-            id=row.job_id,
+        return state, reason, started, state.is_final
+
+    def row_info(self, row: Row) -> JobInfo:
+        """A squeue/sacct row as a JobInfo (exit code 0 for COMPLETED, times by state).
+
+        The (state, reason) decision is cached per instance: a queue repeats a few of them
+        many times over (the cache is emptied past 4,096 entries)."""
+        key = (row.state, row.reason)
+        decided = self._decisions.get(key)
+        if decided is None:
+            if len(self._decisions) >= 4096:
+                self._decisions.clear()
+            decided = self._decisions[key] = self._decide(row.state, row.reason)
+        state, reason, started, final = decided
+        return JobInfo.trusted(
+            row.job_id,
+            state,
             name=row.name or None,
-            state=state,
             native_state=row.state,
-            exit_code=0 if state is JobState.COMPLETED else (row.exit_code if state.is_final else None),
+            exit_code=0 if state is JobState.COMPLETED else (row.exit_code if final else None),
             submit_time=parse_time(row.submit),
             start_time=parse_time(row.start) if started else None,
-            end_time=parse_time(row.end) if state.is_final else None,
+            end_time=parse_time(row.end) if final else None,
             reason=reason,
             queue=row.partition or None,
             owner=row.user or None,
