@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from remotejobs.errors import SchedulerError
 from remotejobs.models import JobInfo
@@ -36,11 +38,14 @@ from remotejobs.scheduler import arrays
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.transport.base import CommandResult
 
-__all__ = ["FIELDS", "Row", "aggregate_array", "parse_rows", "parse_time", "select"]
+__all__ = ["FIELDS", "Row", "aggregate_array", "cached_time", "parse_rows", "parse_time", "select"]
 
 #: The ``bjobs -o`` fields read, in order; ``job_name`` must stay last (see module doc).
 FIELDS = ("jobid", "jobindex", "stat", "user", "queue", "exit_code", "exit_reason", "pend_reason",
           "submit_time", "start_time", "finish_time", "job_name")
+_JSON_KEYS = tuple(name.upper() for name in FIELDS)
+_STAT = re.compile(r"[A-Z_]+")
+_EMPTY = ("",) * len(FIELDS)
 DELIMITER = "|"
 
 # stderr lines that are not errors (ref §1.1, §1.3): gone ids, empty lists, retries.
@@ -56,12 +61,11 @@ _TIME = re.compile(
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One bjobs record; empty values are ""."""
+class Row(NamedTuple):
+    """One bjobs record; empty values are "" (a named tuple: cheap by the hundred thousand)."""
 
     job_id: str
-    index: int
+    array_index: int
     stat: str
     user: str
     queue: str
@@ -76,7 +80,7 @@ class Row:
     @property
     def element_id(self) -> str:
         """``123`` for a plain job, ``123[4]`` for an array element."""
-        return f"{self.job_id}[{self.index}]" if self.index else self.job_id
+        return f"{self.job_id}[{self.array_index}]" if self.array_index else self.job_id
 
 
 def parse_time(text: str, now: datetime | None = None) -> datetime | None:
@@ -110,6 +114,21 @@ def parse_time(text: str, now: datetime | None = None) -> datetime | None:
     raise ValueError(f"not an LSF time: {text!r}")
 
 
+@lru_cache(maxsize=4096)
+def _time_at(text: str, minute: int) -> datetime | None:
+    return parse_time(text, datetime.fromtimestamp((minute + 1) * 60))
+
+
+def cached_time(text: str) -> datetime | None:
+    """:func:`parse_time` against the current minute (rounded up), cached: a queue repeats
+    the same times many times over. The year guess may thus accept a date up to one minute
+    later than :func:`parse_time` would.
+
+    :raises ValueError: as :func:`parse_time`.
+    """
+    return _time_at(text, int(time.time() // 60))
+
+
 def _bad(result: CommandResult, what: str) -> SchedulerError:
     return SchedulerError(f"bjobs printed output remotejobs cannot read ({what})", command=result.argv,
                           exit_status=result.exit_status, output=result.output,
@@ -117,8 +136,10 @@ def _bad(result: CommandResult, what: str) -> SchedulerError:
 
 
 def _row(values: Sequence[str], result: CommandResult, empty: str) -> Row:
-    clean = ["" if v.strip() == empty else v.strip() for v in values]
-    if not clean[0].isdigit() or not (clean[1] or "0").isdigit() or not re.fullmatch(r"[A-Z_]+", clean[2]):
+    clean = [v.strip() for v in values]
+    if empty:
+        clean = [("" if v == empty else v) for v in clean]
+    if not clean[0].isdigit() or not (clean[1] or "0").isdigit() or _STAT.fullmatch(clean[2]) is None:
         raise _bad(result, f"unexpected record {DELIMITER.join(values)!r}")
     return Row(clean[0], int(clean[1] or 0), *clean[2:])
 
@@ -141,10 +162,9 @@ def parse_rows(result: CommandResult, json_format: bool) -> list[Row]:
     rows = []
     for raw in result.stdout.split("\n"):  # not splitlines(): a name may hold \x1c, \x85, \u2028 ...
         line = raw.removesuffix("\r")
-        if not line.strip():
-            continue
-        if _BENIGN.match(line.strip()):
-            continue
+        stripped = line.strip()
+        if not stripped or (not stripped[0].isdigit() and _BENIGN.match(stripped)):
+            continue  # a row starts with its job id; the benign messages never do
         values = line.split(DELIMITER, len(FIELDS) - 1)
         if len(values) != len(FIELDS):
             raise _bad(result, f"{len(values)} fields instead of {len(FIELDS)} in {line!r}")
@@ -174,7 +194,7 @@ def _json_rows(result: CommandResult) -> list[Row]:
             raise _bad(result, f"record without {missing[0]}")
         # Other fields may be absent (a query with another -o list, as the real outputs
         # collected in tests/golden/real/ are): read as empty.
-        values = [str(record.get(name.upper(), "")) for name in FIELDS]
+        values = [v if type(v) is str else str(v) for v in map(record.get, _JSON_KEYS, _EMPTY)]
         rows.append(_row(values, result, ""))
     return rows
 
@@ -183,4 +203,4 @@ def select(rows: Iterable[Row], ids: Iterable[str], to_info: Callable[[Row], Job
     """Infos for the requested ids: the element or job itself, or for an array's job id
     the aggregate of its elements (see :mod:`remotejobs.scheduler.arrays`)."""
     return arrays.select(rows, ids, to_info, own_id=lambda r: r.element_id,
-                         array_id=lambda r: r.job_id if r.index else None)
+                         array_id=lambda r: r.job_id if r.array_index else None)

@@ -34,12 +34,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal, Self
 
+from remotejobs._gcpause import collector_paused
 from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.site import split_option
 from remotejobs.transport.base import CommandResult
-from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, parse_rows, parse_time, select
+from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, cached_time, parse_rows, select
 from remotejobs_lsf.settings import LsfSettings
 
 log = logging.getLogger(__name__)
@@ -272,16 +273,18 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
             raise JobNotFoundError(",".join(ids)[:100], message="No valid LSF job id to ask for")
         return self._bjobs(*valid)
 
+    @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         return select(parse_rows(result, self.status_format == "json"), ids, self.row_info)
 
     def jobs_command(self, user: str) -> Command:
         return self._bjobs("-u", user) if user else self._bjobs()
 
+    @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         """Every element, plus one aggregate entry per job array (under the array's id)."""
         rows = [r for r in parse_rows(result, self.status_format == "json") if not user or r.user == user]
-        arrays = sorted({r.job_id for r in rows if r.index}, key=int)
+        arrays = sorted({r.job_id for r in rows if r.array_index}, key=int)
         infos = [self.row_info(r) for r in rows]
         return infos + list(select(rows, arrays, self.row_info).values())
 
@@ -311,7 +314,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
     @staticmethod
     def _time(row: Row, field: str, text: str) -> datetime | None:
         try:
-            return parse_time(text)
+            return cached_time(text)
         except ValueError:
             log.warning("bjobs printed %s %r for job %s, a time remotejobs cannot read; "
                         "reporting it as unknown", field, text, row.element_id)
@@ -341,17 +344,18 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
             exit_code = 0  # DONE: exit_code is "-" (ref §1.3)
         elif state.is_final and row.exit_code.lstrip("-").isdigit():
             exit_code = int(row.exit_code)
-        times = [self._time(row, field, text) for field, text in
-                 (("submit_time", row.submit), ("start_time", row.start), ("finish_time", row.finish))]
-        return JobInfo(
-            id=row.element_id,
+        submit = self._time(row, "submit_time", row.submit)
+        start = self._time(row, "start_time", row.start)
+        end = self._time(row, "finish_time", row.finish)
+        return JobInfo.trusted(
+            row.element_id,
+            state,
             name=row.name or None,
-            state=state,
             native_state=row.stat,
             exit_code=exit_code,
-            submit_time=times[0],
-            start_time=times[1],
-            end_time=times[2] if state.is_final else None,
+            submit_time=submit,
+            start_time=start,
+            end_time=end if state.is_final else None,
             reason=reason,
             queue=row.queue or None,
             owner=row.user or None,

@@ -24,11 +24,23 @@ from typing import Any
 __all__ = ["parse_json", "parse_text"]
 
 _HEADER = "Job Id:"
+_ABSENT = object()
 _ATTRIBUTE = re.compile(r"^    ([A-Za-z_][\w.-]*) =(?: (.*))?$")
 
 
-def _flatten(job_id: str, attrs: dict[str, Any]) -> dict[str, str]:
+def _flatten(job_id: str, attrs: dict[str, Any], keep: frozenset[str] | None) -> dict[str, str]:
     flat = {"Job_Id": job_id}
+    if keep is not None:  # only what the caller reads: ~a dozen of ~50 attributes
+        for name in keep:
+            top, dot, resource = name.partition(".")
+            value = attrs.get(top, _ABSENT)
+            if dot:
+                value = value.get(resource, _ABSENT) if isinstance(value, dict) and top != "Variable_List" else _ABSENT
+            elif isinstance(value, dict):
+                continue
+            if value is not _ABSENT:
+                flat[name] = value if type(value) is str else _text(value)
+        return flat
     for name, value in attrs.items():
         if isinstance(value, dict) and name != "Variable_List":
             for resource, inner in value.items():
@@ -46,8 +58,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def parse_json(text: str) -> list[dict[str, str]]:
-    """Jobs as flat ``{"Job_Id": id, "Resource_List.walltime": ..., ...}`` dicts.
+def parse_json(text: str, keep: frozenset[str] | None = None) -> list[dict[str, str]]:
+    """Jobs as flat ``{"Job_Id": id, "Resource_List.walltime": ..., ...}`` dicts; with
+    ``keep``, only those attributes (and ``job_state``).
 
     :raises ValueError: not a JSON object, ``Jobs`` not an object, or a job without
         ``job_state``.
@@ -68,7 +81,7 @@ def parse_json(text: str) -> list[dict[str, str]]:
     for job_id, attrs in jobs.items():
         if not isinstance(attrs, dict) or "job_state" not in attrs:
             raise ValueError(f"job {job_id} has no job_state")
-        out.append(_flatten(job_id, attrs))
+        out.append(_flatten(job_id, attrs, None if keep is None else keep | {"job_state"}))
     return out
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 
 from remotejobs.models import JobInfo, JobState
 from remotejobs.scheduler.script import SIGNAL_MARKER
@@ -56,7 +57,15 @@ _REASONS = {"H": "held (by a user, the system, or a dependency not yet satisfied
 
 
 def _time(attrs: Mapping[str, str], name: str) -> datetime | None:
-    value = " ".join(attrs.get(name, "").split())
+    value = attrs.get(name)
+    return _read_time(value) if value else None
+
+
+@lru_cache(maxsize=4096)
+def _read_time(text: str) -> datetime | None:
+    """``ctime()`` text -> naive datetime, None when unreadable. Cached: a queue repeats
+    the same times many times over (and strptime is slow)."""
+    value = " ".join(text.split())
     if not value:
         return None
     try:
@@ -93,44 +102,47 @@ def info_from_attrs(job_id: str, attrs: Mapping[str, str]) -> JobInfo:
     UNKNOWN with native_state F until :func:`resolve` reads the marker."""
     letter = attrs.get("job_state", "").strip()
     finished = letter in FINISHED
-    base = {"id": job_id, "name": attrs.get("Job_Name") or None, "native_state": letter,
-            "submit_time": _time(attrs, "qtime") or _time(attrs, "ctime"),
-            "start_time": _time(attrs, "stime"),
-            "end_time": _time(attrs, "obittime") if finished else None,
-            "queue": attrs.get("queue") or None, "owner": attrs.get("Job_Owner") or None}
+    state, exit_code, reason = _outcome(attrs, letter, finished)
+    return JobInfo.trusted(job_id, state, name=attrs.get("Job_Name") or None, native_state=letter,
+                           exit_code=exit_code, submit_time=_time(attrs, "qtime") or _time(attrs, "ctime"),
+                           start_time=_time(attrs, "stime"),
+                           end_time=_time(attrs, "obittime") if finished else None,
+                           reason=reason, queue=attrs.get("queue") or None, owner=attrs.get("Job_Owner") or None)
+
+
+def _outcome(attrs: Mapping[str, str], letter: str, finished: bool) -> tuple[JobState, int | None, str | None]:
+    """(state, exit code, reason) by the rules of :func:`info_from_attrs`."""
     if not finished:
-        return JobInfo(state=STATE_MAP.get(letter, JobState.UNKNOWN), reason=_REASONS.get(letter), **base)
+        return STATE_MAP.get(letter, JobState.UNKNOWN), None, _REASONS.get(letter)
     comment = attrs.get("comment", "").strip()
     raw = attrs.get("Exit_status", "").strip()
     if not raw:
-        return JobInfo(state=JobState.UNKNOWN, reason="Finished without an exit status (deleted "
-                       "before it ran?); resolved from the job's exit-code marker", **base)
+        return JobState.UNKNOWN, None, ("Finished without an exit status (deleted before it ran?); resolved "
+                                        "from the job's exit-code marker")
     try:
         code = int(raw)
     except ValueError:
-        return JobInfo(state=JobState.UNKNOWN, reason=f"unreadable Exit_status {raw!r}", **base)
+        return JobState.UNKNOWN, None, f"unreadable Exit_status {raw!r}"
     if code == 0:
-        return JobInfo(state=JobState.COMPLETED, exit_code=0, **base)
+        return JobState.COMPLETED, 0, None
     if code == JOB_EXEC_KILL_WALLTIME:
-        return JobInfo(state=JobState.TIMEOUT, reason="killed by PBS: exceeded its walltime limit "
-                       "(Exit_status -29, JOB_EXEC_KILL_WALLTIME)", **base)
+        return JobState.TIMEOUT, None, ("killed by PBS: exceeded its walltime limit (Exit_status -29, "
+                                        "JOB_EXEC_KILL_WALLTIME)")
     if code < 0:
         what = _EXEC_CODES.get(code, "PBS could not run the job")
         detail = f"; {comment}" if comment else ""
-        return JobInfo(state=JobState.FAILED, reason=f"{what} (Exit_status {code}){detail}", **base)
+        return JobState.FAILED, None, f"{what} (Exit_status {code}){detail}"
     if code >= 256:
         if _over_walltime(attrs):
-            return JobInfo(state=JobState.TIMEOUT, exit_code=code, reason="killed after reaching "
-                           f"its walltime limit (Exit_status {code})", **base)
-        return JobInfo(state=JobState.CANCELLED, exit_code=code, reason=f"killed by signal "
-                       f"{code - 256} (Exit_status {code}): deleted with qdel or by PBS", **base)
+            return JobState.TIMEOUT, code, f"killed after reaching its walltime limit (Exit_status {code})"
+        return JobState.CANCELLED, code, (f"killed by signal {code - 256} (Exit_status {code}): deleted with "
+                                          "qdel or by PBS")
     if code >= 128 and _over_walltime(attrs):
-        return JobInfo(state=JobState.TIMEOUT, exit_code=code, reason="ended by a signal after "
-                       f"reaching its walltime limit (Exit_status {code})", **base)
+        return JobState.TIMEOUT, code, f"ended by a signal after reaching its walltime limit (Exit_status {code})"
     if code >= 128:
-        return JobInfo(state=JobState.UNKNOWN, exit_code=code, reason=f"Exit_status {code}: "
-                       "a signal or the program's own status; resolved from the exit marker", **base)
-    return JobInfo(state=JobState.FAILED, exit_code=code, reason=f"exited with status {code}", **base)
+        return JobState.UNKNOWN, code, (f"Exit_status {code}: a signal or the program's own status; resolved "
+                                        "from the exit marker")
+    return JobState.FAILED, code, f"exited with status {code}"
 
 
 def needs_marker(info: JobInfo) -> bool:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar, Literal, Self
 
+from remotejobs._gcpause import collector_paused
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
@@ -166,6 +167,11 @@ def _array(spec: str) -> str:
     return spec
 
 
+#: The qstat attributes the dialect reads (``_states``, listings): the JSON parser keeps only these.
+_ATTRIBUTES = frozenset({"job_state", "Job_Name", "Job_Owner", "queue", "qtime", "ctime", "stime", "obittime",
+                         "Exit_status", "comment", "Resource_List.walltime", "resources_used.walltime"})
+
+
 class PbsDialect(SchedulerDialect[PbsSettings]):
     """qsub/qstat/qdel for PBS Professional (13+, and 12 with ``status_format="text"``)
     and OpenPBS.
@@ -293,7 +299,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
                                  "server, not PBS Professional/OpenPBS", command=result.argv,
                                  output=result.output[:300], hint='Use backend = "torque" for it')
         try:
-            return parse_json(text) if text.startswith("{") else parse_text(text)
+            return parse_json(text, _ATTRIBUTES) if text.startswith("{") else parse_text(text)
         except ValueError as exc:
             raise SchedulerError(f"Could not understand the qstat output: {exc}", command=result.argv,
                                  exit_status=result.exit_status, output=result.output,
@@ -310,6 +316,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
         told = result.stderr
         return [i for i in ids if i not in jobs and i not in arrays and key(i) not in told]
 
+    @collector_paused
     def status_parts(self, result: CommandResult, ids: Sequence[str]
                      ) -> tuple[dict[str, JobInfo], dict[str, list[JobInfo]]]:
         """``(jobs, arrays)``: infos of the asked plain ids and subjobs (matched on the part
@@ -320,16 +327,18 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
         asked = {key(i): i for i in ids}
         jobs: dict[str, JobInfo] = {}
         arrays: dict[str, list[JobInfo]] = {}
-        with_subjobs = {array_of(r["Job_Id"]) for r in rows}
-        for row in rows:
+        parents = [array_of(r["Job_Id"]) for r in rows]
+        with_subjobs = set(parents)
+        for row, parent_key in zip(rows, parents, strict=True):
             row_key = key(row["Job_Id"])
-            parent = asked.get(array_of(row["Job_Id"]) or "")
+            parent = asked.get(parent_key or "")
             if parent is not None:
                 arrays.setdefault(parent, []).append(info_from_attrs(row["Job_Id"], row))
             if row_key in asked and row_key not in with_subjobs:
                 jobs[asked[row_key]] = info_from_attrs(asked[row_key], row)
         return jobs, arrays
 
+    @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         """Infos keyed by the asked ids; an asked array id gets the aggregate of its
         subjobs (:func:`remotejobs.scheduler.arrays.aggregate_array`). Finished jobs
@@ -342,6 +351,7 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
     def jobs_command(self, user: str) -> Command:
         return self.status_command(())
 
+    @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         """Every job and array of ``user`` (``Job_Owner`` before the ``@``), subjobs
         folded into their array, with ids as qstat shows them."""

@@ -19,8 +19,9 @@ Facts (golden files in tests/golden, and sge_status(5) of Son of Grid Engine 8.1
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from remotejobs import safexml
 
@@ -29,8 +30,7 @@ __all__ = ["QstatRow", "error_reasons", "parse_qstat_xml", "task_numbers"]
 MAX_EXPANDED_TASKS = 10_000
 
 
-@dataclass(frozen=True)
-class QstatRow:
+class QstatRow(NamedTuple):
     """One job, or one task of an array job, as ``qstat -xml`` shows it."""
 
     job: str
@@ -48,6 +48,7 @@ class QstatRow:
         return f"{self.job}.{self.task}" if self.task else self.job
 
 
+@lru_cache(maxsize=4096)
 def _time(text: str | None) -> datetime | None:
     """``2026-12-07T00:53:25`` (local time of the qmaster), None when absent or odd.
     Univa/Altair print milliseconds (``...T12:03:07.123``): they are dropped."""

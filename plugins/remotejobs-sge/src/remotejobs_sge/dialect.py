@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
+from remotejobs._gcpause import collector_paused
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler import Command, SchedulerDialect, ScriptContext, StatusProbe
@@ -301,9 +302,9 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
             why = reasons.get(row.job) or "qstat -j gives no reason"
             reason = (f"Grid Engine put the job in error state {row.state}: {why}. It stays queued "
                       "until deleted (qdel), or an administrator clears it (qmod -cj)")
-        return JobInfo(id=row.id, name=row.name, state=state, native_state=row.state, reason=reason,
-                       submit_time=row.submit_time, start_time=row.start_time, queue=row.queue,
-                       owner=row.owner)
+        return JobInfo.trusted(row.id, state, name=row.name, native_state=row.state, reason=reason,
+                               submit_time=row.submit_time, start_time=row.start_time, queue=row.queue,
+                               owner=row.owner)
 
     def _rows(self, result: CommandResult) -> tuple[list[QstatRow], dict[str, str]]:
         if result.exit_status != 0:
@@ -316,6 +317,7 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
             raise SchedulerError(f"Could not understand the qstat output: {exc}", command=result.argv,
                                  exit_status=result.exit_status, output=result.output) from exc
 
+    @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         """Infos for the asked ids (an array's number aggregates its tasks); unknown ids
         are left out."""
@@ -329,6 +331,7 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
             raise SchedulerError(f"Not a user name Grid Engine can list: {user!r}")
         return Command.of(*self.program("qstat"), "-xml", "-s", "prsz", "-u", user)
 
+    @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         rows, reasons = self._rows(result)
         return [self._info(r, reasons) for r in rows if not user or r.owner == user]

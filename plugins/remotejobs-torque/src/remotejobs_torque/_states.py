@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from remotejobs.models import JobInfo, JobState
 from remotejobs.scheduler.script import SIGNAL_MARKER
@@ -56,11 +57,21 @@ _NO_EXIT = ("the server reports no exit status (Slurm's torque wrapper never doe
 
 def _time(attrs: Mapping[str, str], name: str) -> datetime | None:
     """Epoch seconds (XML) or ctime() text (``-f``); None when absent or unreadable."""
-    value = attrs.get(name, "").strip()
+    value = attrs.get(name)
+    return _read_time(value) if value else None
+
+
+@lru_cache(maxsize=4096)
+def _read_time(text: str) -> datetime | None:
+    """Cached: a queue repeats the same times many times over."""
+    value = text.strip()
     if not value:
         return None
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
+    if value.isdecimal():
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
+        except (OverflowError, OSError, ValueError):  # beyond the platform's time range
+            return None
     try:
         return datetime.strptime(" ".join(value.split()), "%a %b %d %H:%M:%S %Y")
     except ValueError:
@@ -108,41 +119,43 @@ def info_from_attrs(job_id: str, attrs: Mapping[str, str]) -> JobInfo:
     signal); no exit_status -> UNKNOWN with native_state "C" until :func:`resolve`."""
     letter = attrs.get("job_state", "").strip()
     submit, start, end = _times(attrs)
-    owner = attrs.get("Job_Owner") or None
-    base = {"id": job_id, "name": attrs.get("Job_Name") or None, "native_state": letter,
-            "submit_time": submit, "start_time": start, "end_time": end,
-            "queue": attrs.get("queue") or None, "owner": owner}
+    state, exit_code, reason = _outcome(attrs, letter, start, end)
+    return JobInfo.trusted(job_id, state, name=attrs.get("Job_Name") or None, native_state=letter,
+                           exit_code=exit_code, submit_time=submit, start_time=start, end_time=end,
+                           reason=reason, queue=attrs.get("queue") or None, owner=attrs.get("Job_Owner") or None)
+
+
+def _outcome(attrs: Mapping[str, str], letter: str, start: datetime | None,
+             end: datetime | None) -> tuple[JobState, int | None, str | None]:
+    """(state, exit code, reason) by the rules of :func:`info_from_attrs`."""
     if letter != "C":
         reason = {"H": "held (by a user, or waiting for a dependency)",
                   "W": "waiting for its requested execution time"}.get(letter)
-        return JobInfo(state=STATE_MAP.get(letter, JobState.UNKNOWN), reason=reason, **base)
+        return STATE_MAP.get(letter, JobState.UNKNOWN), None, reason
     raw = attrs.get("exit_status", "").strip()
     if not raw:
         if _over_walltime(attrs, start, end):
-            return JobInfo(state=JobState.TIMEOUT, reason="ran for its whole walltime limit "
-                           "and was ended by the server (it reports no exit status)", **base)
-        return JobInfo(state=JobState.UNKNOWN, reason=f"Completed, but {_NO_EXIT}", **base)
+            return JobState.TIMEOUT, None, ("ran for its whole walltime limit and was ended by the server "
+                                            "(it reports no exit status)")
+        return JobState.UNKNOWN, None, f"Completed, but {_NO_EXIT}"
     try:
         code = int(raw)
     except ValueError:
-        return JobInfo(state=JobState.UNKNOWN, reason=f"unreadable exit_status {raw!r}", **base)
+        return JobState.UNKNOWN, None, f"unreadable exit_status {raw!r}"
     if code == JOB_EXEC_OVERLIMIT_WT:
-        return JobInfo(state=JobState.TIMEOUT, reason="killed by Torque: exceeded its walltime "
-                       "limit (exit_status -11, JOB_EXEC_OVERLIMIT_WT)", **base)
+        return JobState.TIMEOUT, None, ("killed by Torque: exceeded its walltime limit (exit_status -11, "
+                                        "JOB_EXEC_OVERLIMIT_WT)")
     if code < 0:
         what = _EXEC_CODES.get(code, "Torque could not run the job")
-        return JobInfo(state=JobState.FAILED, reason=f"{what} (exit_status {code})", **base)
+        return JobState.FAILED, None, f"{what} (exit_status {code})"
     if code == 0:
-        return JobInfo(state=JobState.COMPLETED, exit_code=0, **base)
+        return JobState.COMPLETED, 0, None
     if code >= 128 and _over_walltime(attrs, start, end):
-        return JobInfo(state=JobState.TIMEOUT, exit_code=code, reason="killed after reaching "
-                       f"its walltime limit (exit_status {code})", **base)
+        return JobState.TIMEOUT, code, f"killed after reaching its walltime limit (exit_status {code})"
     if code > 256:
-        return JobInfo(state=JobState.CANCELLED, exit_code=code, reason=f"killed by signal "
-                       f"{code - 256} (exit_status {code}): deleted with qdel or by the server",
-                       **base)
-    return JobInfo(state=JobState.FAILED, exit_code=code,
-                   reason=f"the job exited with status {code}", **base)
+        return (JobState.CANCELLED, code,
+                f"killed by signal {code - 256} (exit_status {code}): deleted with qdel or by the server")
+    return JobState.FAILED, code, f"the job exited with status {code}"
 
 
 def needs_marker(info: JobInfo) -> bool:

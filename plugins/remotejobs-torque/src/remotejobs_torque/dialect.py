@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar, Literal, Self
 
+from remotejobs._gcpause import collector_paused
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
@@ -58,6 +59,11 @@ UNKJOBID_EXIT = 153  # PBSE_UNKJOBID 15001 & 0xFF
 PERM_EXIT = 159  # 15007 & 0xFF
 _NOT_MINE = "Unauthorized Request"
 _HEADER_TEXT = "Job Id:"
+
+#: The qstat attributes the dialect reads (``_states``, listings): the XML parser keeps only these.
+_ATTRIBUTES = frozenset({"Job_Id", "job_state", "Job_Name", "Job_Owner", "queue", "qtime", "ctime", "mtime",
+                         "start_time", "comp_time", "exit_status", "Resource_List.walltime",
+                         "resources_used.walltime"})
 
 
 def id_key(job_id: str) -> str:
@@ -289,7 +295,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         text = result.stdout
         xml = text.lstrip().startswith(("<?xml", "<Data"))
         try:
-            jobs = parse_xml(text) if xml else parse_full(text)
+            jobs = parse_xml(text, _ATTRIBUTES) if xml else parse_full(text)
         except ValueError as exc:
             raise SchedulerError(f"Could not understand the qstat output: {exc}",
                                  command=result.argv, exit_status=result.exit_status,
@@ -320,6 +326,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
                         seen[key], key[:80])
         return [a for a in records if id_key(a["Job_Id"]) not in twice]
 
+    @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
         """Infos keyed by the asked ids; unknown ids (stderr ``Unknown Job Id``, exit 153,
         or silently absent with the wrapper) are left out. C jobs without an exit status
@@ -336,6 +343,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
     def jobs_command(self, user: str) -> Command:
         return self.status_command(())
 
+    @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         """Every job of ``user`` (``Job_Owner`` before the ``@``), with ids as shown. In the
         text layouts this listing may hold records forged by another user's job name: the
