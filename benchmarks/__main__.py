@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import case_cpu, case_slurm, case_ssh
+from benchmarks import case_cpu, case_emulators, case_parse, case_slurm, case_ssh
 from benchmarks._common import Comparison
 from benchmarks._context import Context
 from benchmarks.report import write
@@ -25,9 +25,11 @@ CASES: dict[str, Callable[[Context], list[Comparison]]] = {
     "status": case_slurm.status,
     "wait": case_slurm.wait,
     "parse": case_cpu.parse,
+    "parse-dialects": case_parse.dialects,
     "arrays": case_cpu.arrays,
     "memory": case_cpu.memory,
     "transfers": case_ssh.transfers,
+    "emulators": case_emulators.emulators,
 }
 
 

@@ -22,7 +22,7 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 def _fmt(row: Row) -> str:
     lo, mid, hi = min(row.samples), row.median, max(row.samples)
     text = f"{mid:.3g}" if len(row.samples) == 1 else f"{mid:.3g} ({lo:.3g}–{hi:.3g})"
-    return f"{text} {row.unit}"
+    return f"{text} {row.unit}" + (f" [{row.note}]" if row.note else "")
 
 
 def table(comparisons: list[Comparison]) -> str:
