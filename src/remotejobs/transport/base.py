@@ -6,6 +6,7 @@ schedulers; a :class:`~remotejobs.scheduler.BatchResource` composes one with a d
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
@@ -105,6 +106,28 @@ class CommandTransport(ABC):
         verify: bool = False,
     ) -> None:
         """Copy a remote file to ``local_path`` (atomically)."""
+
+    def put_many(self, local_paths: Sequence[str], remote_dir: str) -> list[str]:
+        """Copy local files into ``remote_dir`` (created if missing) under their base
+        names; the remote paths. Transports that can do it in one round trip override this
+        (SSH: one tar stream); this default copies them one by one with :meth:`put`."""
+        self.makedirs(remote_dir)
+        out = []
+        for path in local_paths:
+            target = f"{remote_dir.rstrip('/')}/{os.path.basename(path)}"
+            self.put(path, target)
+            out.append(target)
+        return out
+
+    def get_many(self, remote_dir: str, names: Sequence[str], local_dir: str) -> list[str]:
+        """Copy the named files of ``remote_dir`` into ``local_dir``; the local paths.
+        Overridden where one round trip can do it (SSH); by default one :meth:`get` each."""
+        out = []
+        for name in names:
+            target = os.path.join(local_dir, name)
+            self.get(f"{remote_dir.rstrip('/')}/{name}", target)
+            out.append(target)
+        return out
 
     @abstractmethod
     def listdir(self, remote_dir: str) -> list[str]:

@@ -18,6 +18,7 @@ Design (details in docs/ssh.md):
 from __future__ import annotations
 
 import errno
+import os
 import posixpath
 import shlex
 import threading
@@ -28,7 +29,7 @@ from typing import Literal, TypeVar
 import paramiko
 
 from remotejobs.errors import OperationTimeoutError, RemoteJobsError, TransferError, TransportError
-from remotejobs.transport import _sftp
+from remotejobs.transport import _sftp, _tarstream
 from remotejobs.transport._ssh_auth import Credentials, InteractiveHandler, resolve_target
 from remotejobs.transport._ssh_errors import ConnectionLost, is_connection_failure, translate_sftp
 from remotejobs.transport._ssh_pool import Connection, HostKeySettings, acquire, release
@@ -264,6 +265,46 @@ class SSHTransport(CommandTransport):
                 raise
 
         self._sftp("download", source, op)
+
+    def put_many(self, local_paths: Sequence[str], remote_dir: str) -> list[str]:
+        """Upload the files into ``remote_dir`` in ONE round trip: a tar stream through one
+        channel (see :mod:`remotejobs.transport._tarstream`). Not atomic per file.
+
+        :raises TransferError: a local file unreadable or not a regular file, two with the
+            same base name, or the remote ``tar`` failed (its message).
+        """
+        target = self._abs(remote_dir)
+        for path in local_paths:
+            if not os.path.isfile(path):
+                raise TransferError(f"Cannot read {path}: not a regular file", path=path, user=self.user)
+        return self._files("upload to", target, lambda t: _tarstream.upload_files(
+            t, local_paths, target, self.command_timeout))
+
+    def get_many(self, remote_dir: str, names: Sequence[str], local_dir: str) -> list[str]:
+        """Download the named files of ``remote_dir`` in ONE round trip (a tar stream, each
+        member checked and extracted with tarfile's ``data`` filter; see
+        :mod:`remotejobs.transport._tarstream`). Each file appears under its final name
+        only once the whole archive arrived.
+
+        :raises TransferError: a name that is not a plain file name, a missing file, or an
+            archive holding anything but the regular files asked for.
+        """
+        source = self._abs(remote_dir)
+        paths = self._files("download", source, lambda t: _tarstream.download_files(
+            t, source, names, local_dir, self.command_timeout))
+        return [str(p) for p in paths]
+
+    def _files(self, action: str, path: str, op: Callable[[paramiko.Transport], T]) -> T:
+        try:
+            return self._with_retry(f"{action} {path}", lambda conn: op(conn.transport()))
+        except TransportError as exc:
+            if isinstance(exc, TransferError):
+                raise
+            raise TransferError(f"Cannot {action} {path} on {self.description}: {exc.message}",
+                                path=path, user=self.user, transient=exc.transient) from exc
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise TransferError(f"Cannot {action} {path} on {self.description}: {exc}", path=path,
+                                user=self.user, transient=True) from exc
 
     def listdir(self, remote_dir: str) -> list[str]:
         """Sorted names of the regular files in ``remote_dir`` (symlinks followed)."""

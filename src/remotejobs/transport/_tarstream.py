@@ -1,0 +1,126 @@
+"""Many files in one round trip: a tar stream over one SSH exec channel (internals).
+
+Copying 1,000 small files one by one costs 1,000 SFTP open/write/close/rename exchanges;
+here they travel as one POSIX tar stream through one channel: ``tar -x`` reads it on the
+remote side (upload), ``tar -c`` writes it there (download).
+
+Safety of a download (the archive comes from the server, which the SDK does not trust):
+each member must be a regular file whose name is one of the names asked for (a plain file
+name: no ``/``, not ``.`` or ``..``), and is extracted with tarfile's ``data`` filter
+(https://docs.python.org/3/library/tarfile.html#tarfile.data_filter: no absolute paths,
+no ``..``, no links, no devices, no set-uid bits) into a fresh private directory inside
+the target, then renamed into place; anything else fails the whole download with a
+TransferError and leaves no file of it behind. Uploads send only the local regular files
+given, under their base names, with owner and group cleared (the remote ``tar`` runs with
+``--no-same-owner``).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import paramiko
+
+from remotejobs.errors import TransferError
+
+__all__ = ["check_name", "download_files", "upload_files"]
+
+_UNTAR = 'mkdir -p -- "$1" && exec tar -x --no-same-owner --no-overwrite-dir -m -C "$1" -f -'
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a plain file name. :raises TransferError: anything else."""
+    if not name or "/" in name or name in (".", "..") or "\0" in name or "\n" in name:
+        raise TransferError(f"{name[:100]!r} is not a plain file name", path=name)
+    return name
+
+
+class _ChannelWriter:
+    """The file-like sink ``tarfile`` writes a stream into (``write`` only)."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self.chan = chan
+
+    def write(self, data: bytes) -> int:
+        self.chan.sendall(data)
+        return len(data)
+
+
+def _finish(chan: paramiko.Channel, what: str, where: str) -> None:
+    err = chan.makefile_stderr("rb").read()
+    status = chan.recv_exit_status()
+    if status != 0:
+        raise TransferError(f"{what} failed on {where} (exit status {status}): "
+                            f"{err.decode(errors='replace').strip()[:500]}", path=where)
+
+
+def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remote_dir: str,
+                 timeout: float) -> list[str]:
+    """Copy the local files into ``remote_dir`` (created if missing) in one stream; the
+    remote paths. Not atomic: a failure may leave some of the files behind."""
+    names = [check_name(os.path.basename(p)) for p in local_paths]
+    if len(set(names)) != len(names):
+        raise TransferError("Two of the files to upload have the same name", path=remote_dir)
+    chan = transport.open_session(timeout=timeout)
+    try:
+        chan.settimeout(timeout)
+        chan.exec_command(shlex.join(["sh", "-c", _UNTAR, "sh", remote_dir]))
+        with tarfile.open(fileobj=_ChannelWriter(chan), mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+            for path, name in zip(local_paths, names, strict=True):
+                with open(path, "rb") as src:
+                    info = tar.gettarinfo(fileobj=src, arcname=name)
+                    if not info.isfile():
+                        raise TransferError(f"{path} is not a regular file", path=path)
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = ""
+                    tar.addfile(info, src)
+        chan.shutdown_write()
+        _finish(chan, "tar -x", remote_dir)
+    finally:
+        chan.close()
+    return [f"{remote_dir.rstrip('/')}/{name}" for name in names]
+
+
+def download_files(transport: paramiko.Transport, remote_dir: str, names: Sequence[str], local_dir: str,
+                   timeout: float) -> list[Path]:
+    """Copy the named files of ``remote_dir`` into ``local_dir`` in one stream (see the
+    module doc for what is refused); the local paths, in the order of ``names``."""
+    wanted = {check_name(n) for n in names}
+    target = Path(local_dir)
+    staging = Path(tempfile.mkdtemp(dir=target, prefix=".rj-tar-"))
+    chan = transport.open_session(timeout=timeout)
+    try:
+        chan.settimeout(timeout)
+        chan.exec_command(shlex.join(["tar", "-c", "-C", remote_dir, "-f", "-", "--", *names]))
+        chan.shutdown_write()
+        stream: BinaryIO = chan.makefile("rb")  # type: ignore[assignment]
+        seen: set[str] = set()
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    if not member.isfile() or member.name not in wanted or member.name in seen:
+                        raise TransferError(f"The archive from {remote_dir} holds {member.name[:100]!r}, "
+                                            "which was not asked for (or is not a regular file)",
+                                            path=remote_dir)
+                    seen.add(member.name)
+                    tar.extract(member, staging, filter="data")
+        except tarfile.TarError as exc:
+            raise TransferError(f"The archive from {remote_dir} is unreadable: {exc}", path=remote_dir) from exc
+        _finish(chan, "tar -c", remote_dir)
+        if seen != wanted:
+            raise TransferError(f"The archive from {remote_dir} lacks {sorted(wanted - seen)[:5]}", path=remote_dir)
+        out = []
+        for name in names:
+            os.replace(staging / name, target / name)
+            out.append(target / name)
+        return out
+    finally:
+        chan.close()
+        shutil.rmtree(staging, ignore_errors=True)
