@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
     command = "make bench-smoke" if args.smoke else "make bench"
-    print(write(comparisons, smoke=args.smoke, command=command if not args.only else f"{command} (partial)"))
+    print(write(comparisons, smoke=args.smoke, command=command if not args.only else f"{command} (partial)",
+                partial=bool(args.only)))
     return 0
 
 

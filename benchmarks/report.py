@@ -52,16 +52,17 @@ def machine() -> dict[str, Any]:
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def write(comparisons: list[Comparison], *, smoke: bool, command: str) -> str:
-    """Write the JSON (and, for a full run, the plot and the docs table); return the table."""
+def write(comparisons: list[Comparison], *, smoke: bool, command: str, partial: bool = False) -> str:
+    """Write the JSON (and, for a full run, the plot and the docs table); return the table.
+    A partial run (``--only``) writes ``partial.json`` only: the page keeps the full run."""
     text = table(comparisons)
     facts = machine()
     RESULTS.mkdir(exist_ok=True)
-    name = "smoke.json" if smoke else "latest.json"
+    name = "smoke.json" if smoke else "partial.json" if partial else "latest.json"
     payload = {"machine": facts, "command": command, "smoke": smoke,
                "comparisons": [c.as_dict() for c in comparisons]}
     (RESULTS / name).write_text(json.dumps(payload, indent=1) + "\n")
-    if not smoke:
+    if not smoke and not partial:
         plot(comparisons, PLOT)
         _update_doc(text, facts, command)
     return text
