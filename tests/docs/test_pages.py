@@ -20,7 +20,8 @@ build does). Each fenced block, in order:
   Variables a command ``export``\\ s stay set for the page's later commands;
 - ``sh``: each line that is not blank or a comment runs in ``sh`` and must exit 0;
 - ``toml`` without a title: parsed, and every ``[resources.NAME]`` table in it must be
-  valid settings of its backend (a snippet of a configuration file);
+  valid settings of its backend, its ``defaults`` valid JobSpec fields (a snippet of a
+  configuration file);
 - anything else (``json``, ``text``, ``xml`` ...): shown output or formats, not run.
 
 Comments steer the run (invisible on the site):
@@ -185,10 +186,12 @@ class PageRun:
 
     def _toml(self, body: str) -> None:
         from remotejobs._plugins import get_registry
+        from remotejobs.config import check_defaults
 
         for name, table in tomllib.loads(body).get("resources", {}).items():
-            settings = {k: v for k, v in table.items() if k != "backend"}
+            settings = {k: v for k, v in table.items() if k not in ("backend", "defaults")}
             get_registry().load(table["backend"]).settings_model(**settings)
+            check_defaults(table.get("defaults", {}), resource=name, file=None)
             self.ran.append(f"toml resources.{name}")
 
     def write(self, target: str, body: str) -> None:
