@@ -14,7 +14,7 @@ import remotejobs
 from remotejobs.errors import AuthenticationError, JobNotFoundError, SchedulerError, UnsupportedOperationError
 from remotejobs.models import JobInfo, JobSpec, JobState
 from remotejobs.scheduler import BatchResource, BatchSettings, Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.probes import ProbeAnswer, StatusProbe
 from remotejobs.transport.base import CommandResult
 from remotejobs.transport.local import LocalTransport
 
@@ -184,3 +184,48 @@ def test_an_unreadable_listing_of_the_users_jobs_falls_back_to_asking_by_ids(tmp
     resource.status_many(["1"])  # one id: asked by id directly
     assert Path(resource.settings.log).read_text().split() == ["bulk", "old", "old"]
     resource.close()
+
+
+class ArrayDialect(ProbeDialect):
+    """A live probe answering with a :class:`ProbeAnswer`: array ``5[]`` has elements
+    ``5[1]`` (done) and ``5[2]`` (finished, outcome unclear: ``F``); job ``6`` is left out
+    of its answer (cut short), and the next live probe ``text`` knows it as running."""
+
+    name: ClassVar[str] = "arraytest"
+
+    def status_probes(self) -> tuple[StatusProbe, ...]:
+        return (
+            StatusProbe("rich", lambda ids: self._sh("rich", "echo '5[1] D'; echo '5[2] F'", ids),
+                        self.parse_status, parse_answer=self.answer),
+            StatusProbe("text", lambda ids: self._sh("text", "echo 6 R", ids), self.parse_status),
+        )
+
+    def answer(self, result: CommandResult, ids: Sequence[str]) -> ProbeAnswer:
+        rows = [line.split() for line in result.stdout.splitlines()]
+        elements = [JobInfo(id=i, state=self.map_state(s), native_state=s) for i, s in rows]
+        return ProbeAnswer({}, {"5[]": elements} if "5[]" in ids else {},
+                           tuple(i for i in ids if i != "5[]"))
+
+    def needs_marker(self, info: JobInfo) -> bool:
+        return info.native_state == "F"
+
+
+class ArrayResource(BatchResource[ProbeSettings, ArrayDialect]):
+    """Declared by its type arguments only: no status code of its own."""
+
+
+def test_array_elements_settled_by_their_markers_and_left_out_ids_asked_again(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "ids").mkdir(parents=True)
+    (root / "ids" / "5[2].exit").write_text("3\n")
+    resource = ArrayResource(ProbeSettings(log=str(tmp_path / "log"), job_root=str(root)), name="arrays")
+    resource.login()
+    try:
+        infos = resource.status_many(["5[]", "6"])
+        array = infos["5[]"]
+        assert (array.state, array.exit_code) == (JobState.FAILED, 3), array
+        assert array.reason is not None and array.reason.startswith("job array of 2 elements"), array
+        assert infos["6"].state is JobState.RUNNING
+        assert Path(resource.settings.log).read_text().split() == ["rich", "text"]
+    finally:
+        resource.close()

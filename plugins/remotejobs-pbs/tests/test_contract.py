@@ -101,8 +101,7 @@ class TestPbsEmulator(ResourceContract):
         jobs = [session.submit(_sh(f"exit {rc}")) for rc in (0, 3)]
         infos = {j.id: j.wait(timeout=contract_env.timeout) for j in jobs}
         ids = [j.id for j in jobs]
-        answer = session._live(ids)
-        assert answer is not None
+        answer = session._run(session.dialect.status_command(ids))
         raw, _ = session.dialect.status_parts(answer, ids)
         assert raw == {}, "job_history_enable = False: finished jobs must be gone from qstat"
         ok, bad = (infos[j.id] for j in jobs)

@@ -232,8 +232,8 @@ def test_ids_a_json_answer_silently_left_out_are_asked_again(dialect: PbsDialect
                   '\t"Jobs":\t{\n\t\t"10.h":\t{\n\t\t\t"Job_Name":\t"STDIN",\n\t\t\t"job_state":\t"R"\n\t\t}\n\t}\n}\n')
     answer = result(first_only, "qstat: Unknown Job Id 12.h\n", 153,
                     argv=("qstat", "-f", "-F", "json", "-x", "-t", "10.h", "11.h", "12.h"))
-    assert dialect.unanswered(answer, ["10.h", "11.h", "12.h"]) == ["11.h"]
+    assert dialect.answer(answer, ["10.h", "11.h", "12.h"]).unanswered == ("11.h",)
     assert dialect.parse_status(answer, ["10.h"])["10.h"].state is JobState.RUNNING  # cJSON layout
     text = result("", argv=("qstat", "-f", "-x", "-t", "11.h"))
-    assert dialect.unanswered(text, ["11.h"]) == []
-    assert dialect.qstat_command(False, ["11.h"]).argv == ("/opt/pbs/bin/qstat", "-f", "-x", "-t", "11.h")
+    assert dialect.answer(text, ["11.h"]).unanswered == ()
+    assert dialect.status_command(["11.h"], json=False).argv == ("/opt/pbs/bin/qstat", "-f", "-x", "-t", "11.h")

@@ -38,6 +38,7 @@ from remotejobs.errors import (
 from remotejobs.launchers import Launcher
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import ComputeResource, type_arguments
+from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
 from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
@@ -339,18 +340,32 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             return exc
 
     def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
-        return self._settle(list(ids), self._probe(ids))
+        """The probes' answer; then one marker read settles the jobs no probe reported and
+        the unclear ones, array elements included (:class:`ProbeAnswer.elements`); an array
+        is reported as the aggregate of its settled elements."""
+        infos, elements = self._probe(ids)
+        members = {e.id: e for array in elements.values() for e in array}
+        plain = [i for i in ids if i not in elements]
+        settled = self._settle(plain + list(members), {**infos, **members})
+        found = {i: settled[i] for i in plain if i in settled}
+        for array_id, array in elements.items():
+            if array:
+                found[array_id] = aggregate_array(array_id, [settled[e.id] for e in array])
+        return found
 
-    def _probe(self, ids: Sequence[str]) -> dict[str, JobInfo]:
-        """The dialect's probes in order: the first available live one for all ``ids``,
-        then each history one for the ids still missing (see scheduler/probes.py)."""
+    def _probe(self, ids: Sequence[str]) -> tuple[dict[str, JobInfo], dict[str, list[JobInfo]]]:
+        """The dialect's probes in order: the first available live one for all ``ids`` (the
+        next live one only for the ids its answer left out), then each history one for the
+        ids still missing (see scheduler/probes.py). Returns this user's infos by asked id,
+        and this user's elements of each asked array whose probe gave them."""
         infos: dict[str, JobInfo] = {}
-        answered = False
+        elements: dict[str, list[JobInfo]] = {}
+        live_pending = list(ids)
         for probe in self.dialect.status_probes():
             live = probe.stage == "live"
-            if (live and answered) or self.probes.is_unavailable(probe.name):
+            if (live and not live_pending) or self.probes.is_unavailable(probe.name):
                 continue
-            asked = list(ids) if live else [i for i in ids if i not in infos]
+            asked = live_pending if live else [i for i in ids if i not in infos and i not in elements]
             command = probe.command_for(asked, self._user) if asked else None
             if command is None:
                 continue
@@ -358,7 +373,7 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             if result is None:
                 continue
             try:
-                parsed = probe.parse(result, asked)
+                answer = probe.answer(result, asked)
             except SchedulerError:
                 by_ids = probe.command(asked)
                 if by_ids is None or by_ids == command:
@@ -366,10 +381,13 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
                 # a listing of the user's jobs that cannot be read (one odd record among
                 # many): ask for the ids alone, as below the bulk threshold
                 log.info("%s: %s listing unreadable; asking by ids", self.name, probe.name)
-                parsed = probe.parse(self._run(by_ids), asked)
-            infos.update(self._mine(parsed))
-            answered = answered or live
-        return infos
+                answer = probe.answer(self._run(by_ids), asked)
+            infos.update(self._mine(dict(answer.jobs)))
+            for array_id, array in answer.elements.items():
+                elements[array_id] = list(self._mine({e.id: e for e in array}).values())
+            if live:
+                live_pending = [i for i in answer.unanswered if i not in infos and i not in elements]
+        return infos, elements
 
     def _run_probe(self, probe: StatusProbe, command: Command) -> CommandResult | None:
         """Run one probe's command; None (and remembered) when the probe is unavailable."""

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 
 from remotejobs.models import JobInfo, JobState
 from remotejobs.scheduler.script import SIGNAL_MARKER
+from remotejobs.scheduler.times import clock_seconds, parse_ctime
 
 __all__ = ["STATE_MAP", "info_from_attrs", "needs_marker", "resolve"]
 
@@ -57,38 +57,12 @@ _REASONS = {"H": "held (by a user, the system, or a dependency not yet satisfied
 
 
 def _time(attrs: Mapping[str, str], name: str) -> datetime | None:
-    value = attrs.get(name)
-    return _read_time(value) if value else None
-
-
-@lru_cache(maxsize=4096)
-def _read_time(text: str) -> datetime | None:
-    """``ctime()`` text -> naive datetime, None when unreadable. Cached: a queue repeats
-    the same times many times over (and strptime is slow)."""
-    value = " ".join(text.split())
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%a %b %d %H:%M:%S %Y")
-    except ValueError:
-        return None
-
-
-def _seconds(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        total = 0
-        for part in text.split(":"):
-            total = total * 60 + int(float(part))
-    except ValueError:
-        return None
-    return total
+    return parse_ctime(attrs.get(name))
 
 
 def _over_walltime(attrs: Mapping[str, str]) -> bool:
-    limit = _seconds(attrs.get("Resource_List.walltime"))
-    used = _seconds(attrs.get("resources_used.walltime"))
+    limit = clock_seconds(attrs.get("Resource_List.walltime"))
+    used = clock_seconds(attrs.get("resources_used.walltime"))
     if used is None:
         start, end = _time(attrs, "stime"), _time(attrs, "obittime")
         used = int((end - start).total_seconds()) if start and end else None

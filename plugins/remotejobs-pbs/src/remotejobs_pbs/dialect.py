@@ -32,7 +32,7 @@ from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerEr
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.probes import ProbeAnswer, StatusProbe, format_probes
 from remotejobs.scheduler.site import feature_names, pbs_datetime, per_process_memory, priority_of_nice, split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_pbs._ids import _ID, ID_FORMS, array_of, is_job_id, key
@@ -257,25 +257,20 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
         return lines[-1]
 
     # -- status -------------------------------------------------------------------
-    def status_command(self, ids: Sequence[str]) -> Command:
-        """``qstat -f -F json -x -t ids`` (``qstat -f -x -t`` with ``status_format = "text"``)."""
-        return self.qstat_command(self.status_format != "text", ids)
-
-    def qstat_command(self, json: bool, ids: Sequence[str]) -> Command:
-        """``qstat -f [-F json] -x -t ids`` (ids checked against the PBS grammar)."""
-        fmt = ("-F", "json") if json else ()
+    def status_command(self, ids: Sequence[str], json: bool | None = None) -> Command:
+        """``qstat -f -F json -x -t ids``; ``qstat -f -x -t ids`` with ``json=False`` or, by
+        default, ``status_format = "text"``. Ids are checked against the PBS grammar."""
+        fmt = ("-F", "json") if (self.status_format != "text" if json is None else json) else ()
         return Command.of(self.cmd("qstat"), "-f", *fmt, "-x", "-t", *(self.check_id(i) for i in ids))
 
     def status_probes(self) -> tuple[StatusProbe, ...]:
         """``qstat-json`` (unavailable where qstat has no ``-F``) and/or ``qstat-f`` text,
-        by ``status_format``; both list all jobs (the resource keeps the user's)."""
-        json, text = self._probe("qstat-json", json=True), self._probe("qstat-f", json=False)
-        return {"auto": (json, text), "json": (json,), "text": (text,)}[self.status_format]
-
-    def _probe(self, name: str, *, json: bool) -> StatusProbe:
-        return StatusProbe(name, lambda ids: self.qstat_command(json, ids), self.parse_status,
-                           unavailable=_BAD_OPTION if json else (),
-                           list_command=lambda _user: self.qstat_command(json, ()), parse_list=self.parse_jobs)
+        by ``status_format``; both list all jobs (the resource keeps the user's) and answer
+        with :meth:`answer` (arrays' subjobs to settle, ids a JSON answer left out)."""
+        return format_probes(self.status_format, structured=("json", "qstat-json"), text="qstat-f",
+                             command=lambda json, ids: self.status_command(ids, json), parse=self.parse_status,
+                             parse_list=self.parse_jobs, unavailable=_BAD_OPTION,
+                             parse_answer=self.answer)
 
     def needs_marker(self, info: JobInfo) -> bool:
         """A finished job without a conclusive exit status (see :func:`_states.needs_marker`);
@@ -305,16 +300,20 @@ class PbsDialect(SchedulerDialect[PbsSettings]):
                                  exit_status=result.exit_status, output=result.output,
                                  hint='If the JSON is malformed, set status_format = "text"') from exc
 
-    def unanswered(self, result: CommandResult, ids: Sequence[str]) -> list[str]:
-        """The ``ids`` a ``qstat -F json`` answer neither shows nor names as unknown on
-        stderr. OpenPBS built from master after 23.06 prints only the first of several
-        jobs in JSON (openpbs/openpbs issue #2672, "qstat does not return all jobs when
-        output format is JSON"); the resource asks for these again in text."""
-        if "json" not in result.argv:
-            return []
+    def answer(self, result: CommandResult, ids: Sequence[str]) -> ProbeAnswer:
+        """The asked plain ids and subjobs (``jobs``), the subjobs of each asked array id
+        (``elements``: the resource settles them with their own exit markers, whose
+        ``$PBS_JOBID`` is ``123[4].server``, then aggregates), and (``unanswered``) the ids a
+        ``qstat -F json`` answer neither shows nor names as unknown on stderr: OpenPBS built
+        from master after 23.06 prints only the first of several jobs in JSON
+        (openpbs/openpbs issue #2672, "qstat does not return all jobs when output format is
+        JSON"); the resource asks for these again with the text probe."""
         jobs, arrays = self.status_parts(result, ids)
-        told = result.stderr
-        return [i for i in ids if i not in jobs and i not in arrays and key(i) not in told]
+        unanswered: tuple[str, ...] = ()
+        if "json" in result.argv:
+            told = result.stderr
+            unanswered = tuple(i for i in ids if i not in jobs and i not in arrays and key(i) not in told)
+        return ProbeAnswer(jobs, arrays, unanswered)
 
     @collector_paused
     def status_parts(self, result: CommandResult, ids: Sequence[str]

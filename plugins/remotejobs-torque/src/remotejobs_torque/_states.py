@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from remotejobs.models import JobInfo, JobState
 from remotejobs.scheduler.script import SIGNAL_MARKER
+from remotejobs.scheduler.times import clock_seconds, parse_ctime
 
 __all__ = ["STATE_MAP", "info_from_attrs", "needs_marker", "resolve"]
 
@@ -72,22 +73,7 @@ def _read_time(text: str) -> datetime | None:
             return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
         except (OverflowError, OSError, ValueError):  # beyond the platform's time range
             return None
-    try:
-        return datetime.strptime(" ".join(value.split()), "%a %b %d %H:%M:%S %Y")
-    except ValueError:
-        return None
-
-
-def _seconds(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        total = 0
-        for part in text.split(":"):
-            total = total * 60 + int(float(part))
-    except ValueError:
-        return None
-    return total
+    return parse_ctime(value)
 
 
 def _times(attrs: Mapping[str, str]) -> tuple[datetime | None, datetime | None, datetime | None]:
@@ -102,10 +88,10 @@ def _times(attrs: Mapping[str, str]) -> tuple[datetime | None, datetime | None, 
 
 
 def _over_walltime(attrs: Mapping[str, str], start: datetime | None, end: datetime | None) -> bool:
-    limit = _seconds(attrs.get("Resource_List.walltime"))
+    limit = clock_seconds(attrs.get("Resource_List.walltime"))
     if not limit:
         return False
-    used = _seconds(attrs.get("resources_used.walltime"))
+    used = clock_seconds(attrs.get("resources_used.walltime"))
     if used is None and start is not None and end is not None:
         used = int((end.timestamp() if end.tzinfo else time.mktime(end.timetuple()))
                    - (start.timestamp() if start.tzinfo else time.mktime(start.timetuple())))

@@ -34,7 +34,7 @@ from remotejobs._gcpause import collector_paused
 from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.probes import StatusProbe
+from remotejobs.scheduler.probes import StatusProbe, format_probes
 from remotejobs.scheduler.site import feature_names, pbs_datetime, priority_of_nice, split_option
 from remotejobs.transport.base import CommandResult
 from remotejobs_torque._qstat_text import MALFORMED, parse_full
@@ -252,22 +252,16 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
 
     def status_probes(self) -> tuple[StatusProbe, ...]:
         """``qstat-x`` (unavailable where the server rejects ``-x``) and/or ``qstat-f``,
-        by ``status_format``; both parse either layout and list all jobs."""
-        xml, text = self._probe("qstat-x", xml=True), self._probe("qstat-f", xml=False)
-        return {"auto": (xml, text), "xml": (xml,), "text": (text,)}[self.status_format]
-
-    def _probe(self, name: str, *, xml: bool) -> StatusProbe:
-        # The text listing holds every user's records with job names printed verbatim
-        # (forgeable, see _qstat_text): the resource confirms it by asking for the ids.
-        # Past BULK_ABOVE ids, the XML probe lists every job (one server request, where
-        # qstat asks the server once per id) and keeps the asked ids. Never the text one:
-        # other users' records in it are forgeable.
-        return StatusProbe(name, lambda ids: self._qstat(xml, ids), self.parse_status,
-                           unavailable=_BAD_OPTION if xml else (),
-                           list_command=lambda _user: self._qstat(xml, ()), parse_list=self.parse_jobs,
-                           confirm_list=not xml,
-                           bulk_command=(lambda _user, _ids: self._qstat(True, ())) if xml else None,
-                           bulk_above=BULK_ABOVE)
+        by ``status_format``; both parse either layout and list all jobs. The text listing
+        holds every user's records with job names printed verbatim (forgeable, see
+        _qstat_text): the resource confirms it by asking for the listed ids."""
+        return format_probes(self.status_format, structured=("xml", "qstat-x"), text="qstat-f",
+                             command=self._qstat, parse=self.parse_status, parse_list=self.parse_jobs,
+                             unavailable=_BAD_OPTION, confirm_text_list=True,
+                             # Past BULK_ABOVE ids, the XML probe lists every job (one server request,
+                             # where qstat asks the server once per id) and keeps the asked ids; never
+                             # the text one (other users' records in it are forgeable).
+                             bulk_command=lambda _user, _ids: self._qstat(True, ()), bulk_above=BULK_ABOVE)
 
     def needs_marker(self, info: JobInfo) -> bool:
         """A C job without a conclusive exit status (see :func:`_states.needs_marker`)."""
