@@ -96,8 +96,8 @@ def test_jobfiles_entries() -> None:
 def test_submit_body_round_trips_through_the_server_parser() -> None:
     params = [("INPUT_ARGS", "a '<b>' & \"c\"\nline"), ("JOB_NAME", "ünï ✓"), ("INPUT_FILE", "/x")]
     body = _wire.submit_body("generic", params)
-    app, parsed = server_wire.parse_submit(body, f"multipart/mixed; boundary={_wire.SUBMIT_BOUNDARY}")
-    assert app == "generic" and parsed == dict(params)
+    sent = server_wire.parse_submit(body, f"multipart/mixed; boundary={_wire.SUBMIT_BOUNDARY}")
+    assert sent.app == "generic" and sent.params == dict(params) and sent.file_params == {} and sent.files == {}
 
 
 def test_server_accepts_mantid_raw_xml_values() -> None:
@@ -112,8 +112,8 @@ def test_server_accepts_mantid_raw_xml_values() -> None:
         "<AppParam><id>INPUT_ARGS</id><value>--a=<b> & c</value><type></type></AppParam>\r\n"
         f"--{inner}--\r\n\r\n--{outer}--\r\n\r\n"
     ).encode()
-    app, params = server_wire.parse_submit(body, f"multipart/mixed; boundary={outer}")
-    assert (app, params) == ("TOMOPY_0_1_9", {"INPUT_ARGS": "--a=<b> & c"})
+    sent = server_wire.parse_submit(body, f"multipart/mixed; boundary={outer}")
+    assert (sent.app, sent.params) == ("TOMOPY_0_1_9", {"INPUT_ARGS": "--a=<b> & c"})
 
 
 @pytest.mark.parametrize("data", [b"", b"plain", b"\x00\xffbinary\r\n--x", "ünïcødé\n".encode()])

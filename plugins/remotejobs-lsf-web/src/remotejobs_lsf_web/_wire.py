@@ -20,6 +20,7 @@ from remotejobs.safexml import UnsafeXMLError, fromstring
 
 __all__ = [
     "ACCEPT",
+    "FILE_NAME",
     "JOB_ID",
     "SUBMIT_BOUNDARY",
     "UPLOAD_BOUNDARY",
@@ -46,6 +47,9 @@ ACCEPT = "text/plain,application/xml,text/xml"
 #: Outer and inner boundaries of the submit body, and the upload boundary (ref §1.4, §1.5).
 SUBMIT_BOUNDARY = "bqJky99mlBWa-ZuqjC53mG6EzbmlxB"
 SUBMIT_INNER_BOUNDARY = "_Part_1_701508.1145579811786"
+#: File names sent as uploaded parts: one path segment that needs no quoting in a MIME
+#: header or a ``;``-joined AppParam value, and that no shell reads as an option.
+FILE_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,254}")
 UPLOAD_BOUNDARY = "4k89ogja023oh1-gkdfk903jf9wngmujfs95m"
 
 _CRLF = "\r\n"
@@ -139,15 +143,27 @@ def _tag_text(body: str, tag: str) -> str | None:
 
 
 # -- submit (ref §1.4) ---------------------------------------------------------------------
-def submit_body(app_name: str, params: Sequence[tuple[str, str]]) -> bytes:
-    """The nested multipart ``submitapp`` body: AppName, then one AppParam part per param.
+def submit_body(
+    app_name: str, params: Sequence[tuple[str, str]], files: Sequence[tuple[str, str, bytes]] = ()
+) -> bytes:
+    """The nested multipart ``submitapp`` body: AppName, then one AppParam part per param,
+    then one part per uploaded file.
+
+    ``files`` are ``(param id, file name, bytes)``: each param id becomes one AppParam of type
+    ``file`` whose value is its file names joined by ``;``, and each file one part of the
+    outer body named by its file name (``Content-Disposition: form-data; name="x";
+    filename="x"``, ``Content-Type: application/octet-stream``, ``Content-Transfer-Encoding:
+    binary``, ``Content-ID: <x>``), as IBM's clients upload input files with a submission
+    (github.com/IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py ``encodeBody``
+    ``encodeFileParam``/``encodeFile``; pacclient's ``pac_api.py`` ``encode_body``). File
+    names must match :data:`FILE_NAME`.
 
     Unlike Mantid, values are XML-escaped so that ``<``/``&`` in arguments cannot corrupt
     the XML the server parses. Content-Type header: ``multipart/mixed; boundary=`` +
     :data:`SUBMIT_BOUNDARY`.
     """
     outer, inner = SUBMIT_BOUNDARY, SUBMIT_INNER_BOUNDARY
-    lines = [
+    head = [
         f"--{outer}",
         'Content-Disposition: form-data; name="AppName"',
         "Content-ID: <AppName>",
@@ -159,17 +175,35 @@ def submit_body(app_name: str, params: Sequence[tuple[str, str]]) -> bytes:
         "Content-ID: <data>",
         "",
     ]
-    for key, value in params:
-        lines += [
+    names: dict[str, list[str]] = {}
+    for key, name, _ in files:
+        if not FILE_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} cannot be sent as an uploaded file name")
+        names.setdefault(key, []).append(name)
+    typed = [(k, v, "") for k, v in params] + [(k, ";".join(n), "file") for k, n in names.items()]
+    for key, value, kind in typed:
+        head += [
             f"--{inner}",
             f'Content-Disposition: form-data; name="{key}"',
             "Content-Type: application/xml; charset=UTF-8",
             "Content-Transfer-Encoding: 8bit",
             "",
-            f"<AppParam><id>{escape(key)}</id><value>{escape(value)}</value><type></type></AppParam>",
+            f"<AppParam><id>{escape(key)}</id><value>{escape(value)}</value><type>{kind}</type></AppParam>",
         ]
-    lines += [f"--{inner}--", "", f"--{outer}--", "", ""]
-    return _CRLF.join(lines).encode("utf-8")
+    head += [f"--{inner}--", ""]
+    body = _CRLF.join(head).encode("utf-8")
+    for _, name, data in files:
+        part = _CRLF.join([
+            f"--{outer}",
+            f'Content-Disposition: form-data; name="{name}"; filename="{name}"',
+            "Content-Type: application/octet-stream",
+            "Content-Transfer-Encoding: binary",
+            f"Content-ID: <{quote(name)}>",
+            "",
+            "",
+        ])
+        body += _CRLF.encode() + part.encode("utf-8") + data
+    return body + _CRLF.join(["", f"--{outer}--", "", ""]).encode("utf-8")
 
 
 def parse_submit_id(body: str) -> str | None:

@@ -36,6 +36,7 @@ from remotejobs_lsf_web._session import PacSession
 from remotejobs_lsf_web._states import to_info
 from remotejobs_lsf_web._token_cache import CachedToken, TokenCache
 from remotejobs_lsf_web._wire import (
+    FILE_NAME,
     JOB_ID,
     SUBMIT_BOUNDARY,
     PacJob,
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 
 _NOT_FOUND = re.compile(r"(?i)no matching job|not found|does not exist|unknown job|permission denied|not the owner")
 _FINISHED = re.compile(r"(?i)already finished|has finished|already (done|exited|completed)")
+#: lsf-faas ``prepareUpload``: "Total file size is greater than 500MB. Files cannot be uploaded."
+_MAX_UPLOAD = 536870912
 _UNSUPPORTED = ("directory", "environment", "queue", "walltime", "memory_mb")
 # Characters an XML 1.0 document cannot carry (https://www.w3.org/TR/xml/#charsets), and CR,
 # which every XML parser turns into LF (https://www.w3.org/TR/xml/#sec-line-ends): the
@@ -191,11 +194,13 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
                 hint="Its XML answers repeat names and command lines, and XML 1.0 cannot hold these "
                 "characters; pass such data in an uploaded file")
         app = self._app_for(spec.arguments)
-        params = self._params(spec, app)
+        files = self._input_files(spec, app)
+        params = self._params(spec, app, uploaded=bool(files))
         try:
             answer = self._call(
                 "submit", "POST", "submitapp", idempotent=False,
-                content_type=f"multipart/mixed; boundary={SUBMIT_BOUNDARY}", body=submit_body(app, params),
+                content_type=f"multipart/mixed; boundary={SUBMIT_BOUNDARY}",
+                body=submit_body(app, params, files),
             )
         except TransportError as exc:
             raise SubmissionError(
@@ -213,19 +218,46 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
             )
         return job_id
 
-    def _params(self, spec: JobSpec, app: str) -> list[tuple[str, str]]:
-        """The AppParams of ``spec`` for application ``app``.
+    def _input_files(self, spec: JobSpec, app: str) -> list[tuple[str, str, bytes]]:
+        """With ``upload_executable`` for a ``command_apps`` application: the local file
+        ``spec.executable`` as the uploaded ``INPUT_FILE`` (lsf-faas ``submitJob``:
+        ``input_files['INPUT_FILE'] = scriptname + ',upload'``, refused over 500 MB by its
+        ``prepareUpload``); else nothing."""
+        if not (self.settings.upload_executable and app in self.settings.command_apps):
+            return []
+        path = Path(spec.executable).expanduser()
+        if not FILE_NAME.fullmatch(path.name):
+            raise InvalidJobSpecError(f"The executable's file name {path.name!r} cannot be uploaded to PAC",
+                                      hint="Use letters, digits and _ . + - (not first: . -)")
+        try:
+            if path.stat().st_size > _MAX_UPLOAD:
+                raise InvalidJobSpecError(f"{path} is larger than 500 MB; PAC's clients upload no more")
+            return [("INPUT_FILE", path.name, path.read_bytes())]
+        except OSError as exc:
+            raise InvalidJobSpecError(
+                f"Cannot read the executable {path} to upload it to PAC: {exc.strerror}",
+                hint="upload_executable = true sends a local file; give its local path") from exc
+
+    def _params(self, spec: JobSpec, app: str, *, uploaded: bool = False) -> list[tuple[str, str]]:
+        """The AppParams of ``spec`` for application ``app`` (files: :meth:`_input_files`).
 
         Applications in ``command_apps`` (PAC's ``generic``) get the whole command line as
         ``COMMANDTORUN``, as IBM's own clients send it (github.com/IBMSpectrumComputing/lsf-faas,
         src/lsf_faas/lsflib.py ``submitJob``: ``COMMANDTORUN``, ``OUTPUT_FILE``, ``ERROR_FILE`` to
-        AppName ``generic``). Other applications (SCARF's TOMOPY/PYASTRA templates) get
-        ``INPUT_FILE`` and ``INPUT_ARGS`` as Mantid sends them (mantidproject/mantid,
-        Framework/RemoteJobManagers/src/LSFJobManager.cpp ``buildSubmitBody``).
+        AppName ``generic``, the script as an uploaded ``INPUT_FILE`` run by its name in the
+        job directory). An ``uploaded`` executable runs as ``./<name>``, made executable first
+        (an upload carries no file mode). Other applications (SCARF's TOMOPY/PYASTRA
+        templates) get ``INPUT_FILE`` and ``INPUT_ARGS`` as Mantid sends them
+        (mantidproject/mantid, Framework/RemoteJobManagers/src/LSFJobManager.cpp
+        ``buildSubmitBody``).
         """
         number = next(self._counter)
         ncpu = spec.nodes * spec.processes_per_node
-        if app in self.settings.command_apps:
+        if uploaded:
+            local = "./" + Path(spec.executable).expanduser().name
+            line = f"chmod u+x {shlex.quote(local)} && {shlex.join((local, *spec.arguments))}"
+            command = [("COMMANDTORUN", line)]
+        elif app in self.settings.command_apps:
             command = [("COMMANDTORUN", shlex.join((spec.executable, *spec.arguments)))]
         else:
             command = [("INPUT_ARGS", shlex.join(spec.arguments)), ("INPUT_FILE", spec.executable)]

@@ -56,6 +56,10 @@ class LsfWebSettings(BackendSettings):
     #: Applications that receive the command line as ``COMMANDTORUN`` (IBM's clients); the
     #: others get ``INPUT_FILE`` + ``INPUT_ARGS`` (Mantid, SCARF).
     command_apps: frozenset[str] = frozenset({"generic"})
+    #: For ``command_apps``: ``JobSpec.executable`` is a local file (a script) sent with the
+    #: submission as the uploaded ``INPUT_FILE``, which PAC stores in the job's directory,
+    #: and run from there (IBM's lsf-faas sends its script so); at most 500 MB, as lsf-faas.
+    upload_executable: bool = False
     #: Maps a ``--tool <name>`` argument to another application (SCARF's astra rule).
     tool_apps: dict[str, str] = Field(default_factory=dict)
     #: Extra AppParams sent with every submission.

@@ -179,8 +179,9 @@ class PacHandler(BaseHTTPRequestHandler):
             self.server.tokens.revoke(token_from_cookie(self.headers.get("Cookie")))
             return self._send("ok", "text/plain")  # pac_api.py logout: content == 'ok'
         if op == "submitapp":
-            app, params = wire.parse_submit(body, self.headers.get("Content-Type", ""))
-            return self._send(wire.xml_element("Job", {"id": service.submit(user, app, params)}))
+            sent = wire.parse_submit(body, self.headers.get("Content-Type", ""))
+            job_id = service.submit(user, sent.app, sent.params, sent.file_params, sent.files)
+            return self._send(wire.xml_element("Job", {"id": job_id}))
         if op in ("jobs", "jobsforstatus", "jobsforname"):
             def first(key: str) -> str | None:
                 return (query.get(key) or [""])[0] or None

@@ -59,18 +59,29 @@ class PacService:
         self._lock = threading.Lock()
 
     # -- jobs --------------------------------------------------------------------------
-    def submit(self, user: str, app: str, params: dict[str, str]) -> str:
+    def submit(self, user: str, app: str, params: dict[str, str], file_params: dict[str, str] | None = None,
+               files: dict[str, bytes] | None = None) -> str:
         if app not in APPS:
             raise Refused(f"Application {app} does not exist or you do not have permission to use it.")  # [assumed]
+        files = files or {}
+        uploads = self._uploads(file_params or {}, files)
         if app == "generic":
-            # IBM's clients send the generic application the command line as COMMANDTORUN
-            # (IBMSpectrumComputing/lsf-faas, src/lsf_faas/lsflib.py submitJob); it runs as a
-            # shell command line in the job directory, as a bsub command does [assumed].
+            # IBM's clients send the generic application the command line as COMMANDTORUN and
+            # input files only as uploaded file params (IBMSpectrumComputing/lsf-faas,
+            # src/lsf_faas/lsflib.py submitJob: COMMANDTORUN 'python3 lsf_faas.py', INPUT_FILE
+            # '<script>,upload'); the command runs as a shell command line in the job
+            # directory, as a bsub command does [assumed]. No source sends it a plain INPUT_FILE.
+            if "INPUT_FILE" in params and "INPUT_FILE" not in uploads:
+                raise Refused("The parameter INPUT_FILE of application generic must be an "
+                              "uploaded file.")  # [assumed] wording
             runnable, args = "", params.get("COMMANDTORUN", "").strip()
             if not args:
                 raise Refused("The parameter COMMANDTORUN is required.")  # [assumed] wording
         else:
-            runnable = params.get("INPUT_FILE", "").strip()
+            # SCARF's applications: INPUT_FILE (a path on the server) and INPUT_ARGS as plain
+            # values (mantidproject/mantid Framework/RemoteJobManagers/src/LSFJobManager.cpp
+            # buildSubmitBody); an uploaded INPUT_FILE runs by its name in the job directory.
+            runnable = uploads.get("INPUT_FILE", [params.get("INPUT_FILE", "")])[0].strip()
             if not runnable:
                 raise Refused("The parameter INPUT_FILE is required.")  # [assumed] wording
             args = params.get("INPUT_ARGS", "")
@@ -81,6 +92,12 @@ class PacService:
         made = run_as(user, ["mkdir", "-p", "--", job_dir])
         if made.returncode != 0:
             raise Refused(f"Cannot create the job directory: {made.stderr.decode(errors='replace').strip()}")
+        for names in uploads.values():
+            for file_name in names:
+                wrote = run_as(user, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", os.path.join(job_dir, file_name)],
+                               stdin=files[file_name])
+                if wrote.returncode != 0:
+                    raise Refused(f"Failed to upload {file_name}: {wrote.stderr.decode(errors='replace').strip()}")
         prefix = APPS[app]
         command = " ".join(p for p in (prefix, shlex.quote(runnable) if runnable else "", args) if p)
         script = f"#!/bin/sh\ncd {shlex.quote(job_dir)} || exit 1\n{command}\n"
@@ -98,6 +115,20 @@ class PacService:
         with self._lock:
             self._jobs[job_id] = PacJob(job_id, user, name, cmd, job_dir, app)
         return job_id
+
+    @staticmethod
+    def _uploads(file_params: dict[str, str], files: dict[str, bytes]) -> dict[str, list[str]]:
+        """{param id: file names} of the params of type ``file`` (wire.parse_submit). Each
+        name must be one uploaded part: pac_api.py's server-side forms (``path,link``,
+        ``path,copy``) are not emulated [assumed]."""
+        uploads: dict[str, list[str]] = {}
+        for key, value in file_params.items():
+            names = [n for n in value.split(";") if n]
+            missing = [n for n in names if n not in files or "/" in n or n in (".", "..")]
+            if not names or missing:
+                raise Refused(f"The input file {', '.join(missing) or key} was not uploaded.")  # [assumed]
+            uploads[key] = names
+        return uploads
 
     def jobs(self, user: str, *, ids: list[str] | None = None, status: str | None = None,
              name: str | None = None, details: bool = False) -> list[dict[str, str]]:

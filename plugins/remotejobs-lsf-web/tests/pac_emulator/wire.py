@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+from urllib.parse import quote
 from xml.sax.saxutils import escape, unescape
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -63,33 +65,55 @@ def field_name(headers: Mapping[str, str]) -> str:
     return match.group(1) if match else ""
 
 
-def parse_submit(body: bytes, content_type: str) -> tuple[str, dict[str, str]]:
-    """(AppName, {param id: value}) of a ``submitapp`` body (ref §1.4)."""
+class Submit(NamedTuple):
+    app: str
+    params: dict[str, str]  #: plain AppParams
+    file_params: dict[str, str]  #: AppParams of type ``file``: ``;``-joined file names
+    files: dict[str, bytes]  #: uploaded parts by file name
+
+
+def parse_submit(body: bytes, content_type: str) -> Submit:
+    """AppName, AppParams and uploaded files of a ``submitapp`` body (ref §1.4).
+
+    A param of type ``file`` names, ``;``-joined, files uploaded as further parts of the
+    outer body, each named by its ``filename`` and ``Content-ID`` (IBMSpectrumComputing/
+    lsf-faas src/lsf_faas/lsflib.py ``encodeBody``: ``encodeFileParam``, ``encodeFile``;
+    pacclient's pac_api.py ``encode_body``)."""
     app = ""
     params: dict[str, str] = {}
+    file_params: dict[str, str] = {}
+    files: dict[str, bytes] = {}
     for headers, part in _parts(body, boundary_of(content_type)):
         name = field_name(headers)
         if name == "AppName":
             app = part.decode("utf-8", "replace").strip()
         elif name == "data":
             for _, inner in _parts(part, boundary_of(headers.get("content-type", ""))):
-                key, value = _app_param(inner.decode("utf-8", "replace"))
-                params[key] = value
+                key, value, kind = _app_param(inner.decode("utf-8", "replace"))
+                (file_params if kind == "file" else params)[key] = value
+        else:
+            filename = re.search(r'\bfilename="([^"]*)"', headers.get("content-disposition", ""))
+            if not filename or headers.get("content-id", "") != f"<{quote(filename.group(1))}>":
+                raise WireError(f"submitapp part {name!r} is neither AppName, data nor a file with "
+                                "its filename and Content-ID")
+            files[filename.group(1)] = part
     if not app:
         raise WireError("submitapp body without an AppName part")
-    return app, params
+    return Submit(app, params, file_params, files)
 
 
-def _app_param(text: str) -> tuple[str, str]:
+def _app_param(text: str) -> tuple[str, str, str]:
+    """(id, value, type) of one AppParam."""
     try:
         root = ET.fromstring(text.strip())
-        return (root.findtext("id") or "").strip(), root.findtext("value") or ""
+        return (root.findtext("id") or "").strip(), root.findtext("value") or "", (root.findtext("type") or "").strip()
     except ET.ParseError:  # Mantid inserts values raw (ref §1.4): take them verbatim
         key = re.search(r"<id>(.*?)</id>", text, re.DOTALL)
         start, end = text.find("<value>"), text.rfind("</value>")
         if not key or start == -1 or end < start:
             raise WireError(f"AppParam not understood: {text[:200]!r}") from None
-        return key.group(1).strip(), text[start + 7 : end]
+        kind = re.search(r"<type>(.*?)</type>", text[end:], re.DOTALL)
+        return key.group(1).strip(), text[start + 7 : end], kind.group(1).strip() if kind else ""
 
 
 def parse_upload(body: bytes, content_type: str) -> tuple[str, str, bytes]:
