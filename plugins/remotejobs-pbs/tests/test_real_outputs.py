@@ -90,3 +90,22 @@ def test_unreachable_server_is_a_transient_scheduler_error(name: str) -> None:
 def test_a_document_without_jobs_means_no_job() -> None:
     stdout = load_golden(REAL, "baw_server_pbs22_qstat_json_cannot_connect").stdout
     assert PbsDialect().parse_status(qstat(stdout, 153, "qstat: Unknown Job Id 9999.x\n"), ["9999.x"]) == {}
+
+
+def test_pbs_2022_json_finished_jobs_alcf_aurora() -> None:
+    """Finished jobs of a real server: Exit_status -29 (JOB_EXEC_KILL_WALLTIME, the comment
+    says "exceeded resource walltime") is TIMEOUT, Exit_status 0 COMPLETED with the times
+    of stime/obittime; a held job next to them stays HELD."""
+    text = (REAL / "alcf_aurora_pbs2022_qstat_x_f_json_finished.json").read_text(encoding="utf-8")
+    server = "aurora-pbs-0001.hostmgmt.cm.aurora.alcf.anl.gov"
+    ids = [f"{n}.{server}" for n in (6617175, 6617182, 6631289, 4905472)]
+    infos = PbsDialect().parse_status(qstat(text), ids)
+    assert {k.split(".")[0]: (v.state, v.native_state, v.exit_code) for k, v in infos.items()} == {
+        "6617175": (JobState.TIMEOUT, "F", None), "6617182": (JobState.TIMEOUT, "F", None),
+        "6631289": (JobState.COMPLETED, "F", 0), "4905472": (JobState.HELD, "H", None)}
+    done = infos[ids[2]]
+    assert (done.name, done.queue) == ("3d-bfield.sh", "tiny")
+    assert (done.submit_time, done.start_time, done.end_time) == (
+        datetime(2025, 7, 20, 15, 16, 49), datetime(2025, 7, 23, 21, 30, 39), datetime(2025, 7, 23, 21, 33, 27))
+    assert "walltime" in (infos[ids[0]].reason or "")
+    assert infos[ids[3]].end_time is None
