@@ -1,4 +1,4 @@
-"""The emulated PAC speaks to real clients' quirks (checklist of ref §5), tested with raw HTTP."""
+"""The emulated PAC speaks to real clients' quirks (pac_emulator/README.md Sources), tested with raw HTTP."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def submit_raw(raw: Raw, cookie: str, app: str, params: list[tuple[str, str]], c
 def test_full_job_cycle_with_chunked_posts_and_get_bodies(raw: Raw, users: list[tuple[str, str]]) -> None:
     _, cookie = mantid_login(raw, *users[0])
     auth = {"Cookie": cookie, "Content-Type": "application/xml"}
-    # upload as Mantid does: chunked, no CRLF before the closing delimiter (ref §1.5)
+    # upload as Mantid does: chunked, no CRLF before the closing delimiter (Mantid LSFJobManager.cpp buildUploadBody)
     b = _wire.UPLOAD_BOUNDARY
     home = f"/home/{users[0][0]}"
     upload = (f"--{b}\r\nContent-Disposition: form-data; name=\"DirName\"\r\nContent-ID: <DirName>\r\n\r\n"

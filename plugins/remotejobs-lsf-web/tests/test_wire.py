@@ -9,17 +9,17 @@ from remotejobs_lsf_web import _wire
 SCARF_KILL_ERROR = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Job><errMsg>Job &lt;417940&gt;: '
     "Job has already finished</errMsg><id>0</id></Job>"
-)  # ref §1.2, a real SCARF answer
+)  # Mantid SCARFLSFJobManager.cpp, pac_api.py, a real SCARF answer
 MOCK_JOBS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Jobs><Job><cmd>python /work/imat/webservice_test/'
     "test.py.py /work/imat/webservice_test/test_out/</cmd><extStatus>-</extStatus><id>444449</id>"
     "<name>Mantid_tomography_1</name><status>Running</status></Job></Jobs>"
-)  # ref §1.7
+)  # Mantid LSFJobManager.cpp genOutputStatusInfo
 JOBFILES = (
     "PAC Server*/home/isisg/scarf362/../scarf362/Mantid_tomography_1_1423743450375PtlPj/417666.error*FILE*281*true;"
     "PAC Server*/home/isisg/scarf362/Mantid_tomography_1_1423743450375PtlPj/417666.output*FILE*1145*true;"
     "PAC Server*/home/isisg/scarf362/Mantid_tomography_1_1423743450375PtlPj/sub*DIR*4096*true;\n"
-)  # ref §1.6
+)  # Mantid LSFJobManager.cpp getAllJobFiles
 
 
 def test_cookie_replaces_quotes_and_appends_jsession() -> None:
@@ -101,7 +101,7 @@ def test_submit_body_round_trips_through_the_server_parser() -> None:
 
 
 def test_server_accepts_mantid_raw_xml_values() -> None:
-    """Mantid inserts AppParam values without escaping (ref §1.4)."""
+    """Mantid inserts AppParam values without escaping (Mantid LSFJobManager.cpp buildSubmitBody)."""
     outer, inner = _wire.SUBMIT_BOUNDARY, _wire.SUBMIT_INNER_BOUNDARY
     body = (
         f"--{outer}\r\nContent-Disposition: form-data; name=\"AppName\"\r\nContent-ID: <AppName>\r\n\r\n"

@@ -1,4 +1,4 @@
-"""Workflow conditions as LSF ``-w`` dependencies (ref §1.1), on the LSF emulator over SSH."""
+"""Workflow conditions as LSF ``-w`` dependencies (IBM bsub.1), on the LSF emulator over SSH."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Logging in to PAC: SCARF's token script and the standard ``logon/`` (ref §1.2, §1.3),
-and where a password comes from when the backend must log in again.
+"""Logging in to PAC: SCARF's token script (Mantid SCARFLSFJobManager.cpp ``authenticate``) and
+the standard ``logon/`` (pac_api.py ``logon``, lsf-faas lsflib.py ``logonAC``), and where a password comes from
+when the backend must log in again.
 
 The password is used for one request and dropped; it appears in no message or log record.
 """
@@ -35,7 +36,8 @@ def log_in(client: PacClient, settings: LsfWebSettings, username: str, password:
 
 
 def _token_script(client: PacClient, settings: LsfWebSettings, username: str, password: str) -> CachedToken:
-    # POSTed as a form (SCARF's paclogin.py) so the password is not in the URL (ref §1.2).
+    # POSTed as a form (SCARF's paclogin.py) so the password is not in the URL
+    # (Mantid SCARFLSFJobManager.cpp, pac_api.py).
     url = str(settings.token_url)
     answer = client.request(
         "log in", "POST", url, idempotent=False, form={"username": username, "password": password}

@@ -1,4 +1,4 @@
-"""Upload (``upfile``), job file listing (``jobfiles``) and download (``file``), ref §1.5-1.6."""
+"""Upload (``upfile``), job file listing (``jobfiles``) and download (``file``), Mantid LSFJobManager.cpp."""
 
 from __future__ import annotations
 

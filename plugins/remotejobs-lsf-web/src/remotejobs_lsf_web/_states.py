@@ -1,8 +1,8 @@
 """PAC status words -> JobState, and PacJob -> JobInfo.
 
-PAC renders LSF states as ``Pending, Running, Suspended, Done, Exit`` (ref §1.7); the
-LSF words themselves are accepted too. Unknown words map to UNKNOWN, keeping the word in
-``native_state``.
+PAC renders LSF states as ``Pending, Running, Suspended, Done, Exit``
+(Mantid LSFJobManager.cpp genOutputStatusInfo); the LSF words themselves are accepted too.
+Unknown words map to UNKNOWN, keeping the word in ``native_state``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ STATE_MAP: dict[str, JobState] = {
     "done": JobState.COMPLETED,
     "exit": JobState.FAILED,
     "unknown": JobState.UNKNOWN,
-    # LSF's own words (ref §1.7 "LSF native states")
+    # LSF's own words (Mantid LSFJobManager.cpp genOutputStatusInfo "LSF native states")
     "pend": JobState.QUEUED,
     "wait": JobState.QUEUED,
     "psusp": JobState.HELD,

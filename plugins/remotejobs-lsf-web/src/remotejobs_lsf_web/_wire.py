@@ -1,8 +1,12 @@
 """The PAC web service's wire formats: request bodies built and answers parsed. Pure, no I/O.
 
-Every format here is specified in the project's earlier notes on the PAC web service (cited by
-section as "ref §x"). Parsers never raise on an unexpected shape: they return None or an
-empty result and the caller decides which error to raise.
+Each format cites the public client that shows it: Mantid = github.com/mantidproject/mantid
+``Framework/RemoteJobManagers/src/LSFJobManager.cpp``, ``SCARFLSFJobManager.cpp``,
+``Framework/RemoteAlgorithms/src/SCARFTomoReconstruction.cpp``; lsf-faas =
+github.com/IBMSpectrumComputing/lsf-faas ``src/lsf_faas/lsflib.py``; pac_api.py = IBM's PAC
+client, github.com/disulfidebond/Delta_ApplicationCenter_API ``pac_api.py``. Parsers never
+raise on an unexpected shape: they return None or an empty result and the caller decides
+which error to raise.
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ __all__ = [
     "upload_body",
 ]
 
-#: Accept header of every Mantid request (ref §1.1).
+#: Accept header of every Mantid request (Mantid LSFJobManager.cpp).
 ACCEPT = "text/plain,application/xml,text/xml"
-#: Outer and inner boundaries of the submit body, and the upload boundary (ref §1.4, §1.5).
+#: Outer and inner boundaries of the submit body, and the upload boundary
+#: (Mantid LSFJobManager.cpp buildSubmitBody, buildUploadBody).
 SUBMIT_BOUNDARY = "bqJky99mlBWa-ZuqjC53mG6EzbmlxB"
 SUBMIT_INNER_BOUNDARY = "_Part_1_701508.1145579811786"
 #: File names sent as uploaded parts: one path segment that needs no quoting in a MIME
@@ -53,7 +58,7 @@ FILE_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,254}")
 UPLOAD_BOUNDARY = "4k89ogja023oh1-gkdfk903jf9wngmujfs95m"
 
 _CRLF = "\r\n"
-#: PAC job ids: positive numbers (ref §1.4 ``<id>``; ``0`` comes only next to an error).
+#: PAC job ids: positive numbers (Mantid LSFJobManager.cpp buildSubmitBody ``<id>``; ``0`` comes only next to an error).
 JOB_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
@@ -69,7 +74,7 @@ def job_url(prefix: str, job_id: str) -> str:
 _ENTITIES = {"&quot;": '"', "&apos;": "'"}
 
 
-# -- token and cookie (ref §1.3) ---------------------------------------------------------
+# -- token and cookie (Mantid LSFJobManager.cpp, lsf-faas lsflib.py) ---------------------------------------------------
 def cookie_header(token: str, jtoken: str | None = None) -> str:
     """The Cookie header value for a raw token: every ``"`` becomes ``#quote#``, and a
     JSESSION token from ``logon/`` is appended after a comma as the stock client does."""
@@ -83,8 +88,8 @@ def parse_token_script(body: str, marker: str | None) -> tuple[str, str] | None:
     """(PAC base URL, raw token) from SCARF's ``token.py`` answer, or None on failure.
 
     The script answers 200 whatever happens; success is recognised by the base URL on the
-    first line (ref §1.2, §1.3). With ``marker`` the body must also contain that text (Mantid
-    checks for ``https://portal.scarf.rl.ac.uk``).
+    first line (Mantid SCARFLSFJobManager.cpp ``authenticate``). With ``marker`` the body must
+    also contain that text (Mantid checks for ``https://portal.scarf.rl.ac.uk``).
     """
     if marker and marker not in body:
         return None
@@ -96,7 +101,7 @@ def parse_token_script(body: str, marker: str | None) -> tuple[str, str] | None:
 
 
 def logon_body(username: str, password: str) -> str:
-    """The ``logon/`` request body, values XML-escaped (ref §1.2)."""
+    """The ``logon/`` request body, values XML-escaped (Mantid SCARFLSFJobManager.cpp, pac_api.py)."""
     return f"<User><name>{escape(username)}</name> <pass>{escape(password)}</pass> </User>"
 
 
@@ -112,18 +117,18 @@ def parse_logon(body: str) -> tuple[str, str | None] | None:
 def error_message(body: str) -> str | None:
     """The server's ``<errMsg>`` text, entity-unescaped, or None when there is none.
 
-    Like Mantid: text after the last ``<errMsg>`` up to the last ``</errMsg>`` (ref §2).
+    Like Mantid: text after the last ``<errMsg>`` up to the last ``</errMsg>`` (Mantid SCARFTomoReconstruction.cpp).
     """
     return _last_tag(body, "errMsg")
 
 
 def note_message(body: str) -> str | None:
-    """The ``<note>`` of a "no data" answer (ref §1.2), or None."""
+    """The ``<note>`` of a "no data" answer (Mantid SCARFLSFJobManager.cpp, pac_api.py), or None."""
     return _last_tag(body, "note")
 
 
 def action_message(body: str) -> str | None:
-    """The ``<actionMsg>`` of a job operation answer (ref §1.2), or None."""
+    """The ``<actionMsg>`` of a job operation answer (Mantid SCARFLSFJobManager.cpp, pac_api.py), or None."""
     return _last_tag(body, "actionMsg")
 
 
@@ -142,7 +147,7 @@ def _tag_text(body: str, tag: str) -> str | None:
     return unescape(match.group(1), _ENTITIES).strip() if match else None
 
 
-# -- submit (ref §1.4) ---------------------------------------------------------------------
+# -- submit (Mantid LSFJobManager.cpp buildSubmitBody) -----------------------------------------------------------------
 def submit_body(
     app_name: str, params: Sequence[tuple[str, str]], files: Sequence[tuple[str, str, bytes]] = ()
 ) -> bytes:
@@ -207,8 +212,8 @@ def submit_body(
 
 
 def parse_submit_id(body: str) -> str | None:
-    """The job id after the last ``<id>`` (ref §1.4), or None when absent or not a positive
-    integer (PAC answers ``<id>0</id>`` next to an error)."""
+    """The job id after the last ``<id>`` (Mantid LSFJobManager.cpp ``submitRemoteJob``), or None
+    when absent or not a positive integer (PAC answers ``<id>0</id>`` next to an error)."""
     start = body.rfind("<id>")
     if start == -1:
         return None
@@ -216,7 +221,7 @@ def parse_submit_id(body: str) -> str | None:
     return text if text.isdigit() and int(text) > 0 else None
 
 
-# -- upload (ref §1.5) ---------------------------------------------------------------------
+# -- upload (Mantid LSFJobManager.cpp buildUploadBody) -----------------------------------------------------------------
 def upload_body(dir_name: str, basename: str, data: bytes) -> bytes:
     """The ``upfile`` body: DirName part, then the file part, closed as the stock IBM client
     does (CRLF before the closing delimiter). Content-Type: ``multipart/mixed; boundary=``
@@ -251,7 +256,7 @@ def parse_xml(data: bytes) -> ET.Element | None:
         return None
 
 
-# -- job status (ref §1.7) -----------------------------------------------------------------
+# -- job status (Mantid LSFJobManager.cpp genOutputStatusInfo) ---------------------------------------------------------
 @dataclass(frozen=True)
 class PacJob:
     """One ``<Job>`` of a ``<Jobs>`` answer. Absent elements are None."""
@@ -321,7 +326,7 @@ def _time(text: str | None) -> datetime | None:
         return None
 
 
-# -- job files (ref §1.6) ------------------------------------------------------------------
+# -- job files (Mantid LSFJobManager.cpp getAllJobFiles) ---------------------------------------------------------------
 @dataclass(frozen=True)
 class JobFile:
     """One ``host*path*TYPE*size*controlFlag`` entry of a ``jobfiles`` answer."""

@@ -1,7 +1,7 @@
 """The ``lsf-web`` backend: one user's session on an IBM Platform LSF Application Center.
 
-Wire formats: their public sources are listed in tests/pac_emulator/README.md ("ref §x" cites
-the project's earlier notes). One pooled HTTP session per
+Wire formats: their public sources are cited in :mod:`remotejobs_lsf_web._wire` and listed in
+tests/pac_emulator/README.md. One pooled HTTP session per
 resource object, so several users work side by side with their own tokens. A 200 answer
 carrying ``<errMsg>`` is always an error with the server's message; an ``<errMsg>`` that
 matches ``expired_pattern`` raises :class:`SessionExpiredError`, unless a password source
@@ -79,8 +79,8 @@ class LsfWebResource(ComputeResource[LsfWebSettings]):
     backend_name = "lsf-web"
     capabilities = frozenset({Capability.LOGIN_REQUIRED, Capability.FILE_TRANSFER})
     poll_max = 1.0
-    #: PAC job ids are positive numbers (ref §1.4 ``<id>``); the core refuses anything else
-    #: before a URL is built, and :func:`job_url` quotes the id as one path segment.
+    #: PAC job ids are positive numbers (Mantid LSFJobManager.cpp ``submitRemoteJob``: ``<id>``);
+    #: the core refuses anything else before a URL is built, and :func:`job_url` quotes the id as one path segment.
     job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Users and tokens of the emulated PAC (ref §1.3).
+"""Users and tokens of the emulated PAC (Mantid LSFJobManager.cpp, lsf-faas lsflib.py).
 
 Passwords are checked against the real system: a password login to the test cluster's
 sshd with paramiko (host key verified from known_hosts). Successes are cached briefly as a

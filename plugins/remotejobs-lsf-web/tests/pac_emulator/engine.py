@@ -3,7 +3,8 @@ cluster's Slurm, tests/cluster/emulators/lsf) or, as a fallback, Slurm directly.
 
 Every command runs AS the job's user through ``runuser -u <user> --`` with an argv list
 (no shell, no user text in a command string). Engines report LSF state words
-(PEND RUN DONE EXIT PSUSP USUSP ...), which the service renders as PAC words (ref §1.7).
+(PEND RUN DONE EXIT PSUSP USUSP ...), which the service renders as PAC words
+(Mantid LSFJobManager.cpp genOutputStatusInfo).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class LsfEngine(Engine):
         try:
             records = json.loads(done.stdout or b"{}").get("RECORDS", [])
         except ValueError as exc:
+            # assumed: emulator diagnostic
             raise EngineError(f"bjobs printed no JSON: {_text(done.stdout + done.stderr)}") from exc
         found = {}
         for raw in records:
@@ -197,12 +199,14 @@ class SlurmEngine(Engine):
     def kill(self, user: str, job_id: str) -> str:
         job = self.status(user, [job_id]).get(job_id)
         if job is None:
+            # zjma/openlava lsbatch/lib/lsb.err.c (1), as PAC relays LSF
             raise EngineError(f"Job <{job_id}>: No matching job found")
         if job.state in ("DONE", "EXIT"):
+            # Mantid LSFJobManager.cpp extractPACErrMsg (real answer)
             raise EngineError(f"Job <{job_id}>: Job has already finished")
         done = run_as(user, ["scancel", job_id])
         if done.returncode != 0:
-            raise EngineError(f"Job <{job_id}>: {_text(done.stderr)}")
+            raise EngineError(f"Job <{job_id}>: {_text(done.stderr)}")  # assumed: LSF refusal relayed
         return f"Job <{job_id}> is being terminated"
 
 

@@ -1,11 +1,12 @@
 """The HTTP(S) side of the emulated PAC: every endpoint the lsf-web backend and Mantid use.
 
-Follows the emulator checklist of the project's earlier notes (public sources: README.md): token script
+Endpoints as Mantid and IBM's clients use them (sources in README.md and next to each): token script
 (GET query or POST form, ``//cgi-bin`` accepted), ``logon/``, cookie check (``#quote#``),
 ``ping/`` without auth, ``logout/``, ``submitapp``, ``jobs`` (with or without ``?``, ``/``,
 ``/<id>``, ``jobsforstatus``, ``jobsforname``), ``jobOperation/kill``, ``upfile``,
-``jobfiles``, ``file`` (GET with body). Errors are HTTP 200 + ``<errMsg>`` (ref §1.2).
-Request bodies may be chunked; GET may carry a body (ref §1.1). Logs never show query
+``jobfiles``, ``file`` (GET with body). Errors are HTTP 200 + ``<errMsg>``
+(Mantid LSFJobManager.cpp extractPACErrMsg). Request bodies may be chunked; GET may carry a body
+(Mantid LSFJobManager.cpp getOneJobFile). Logs never show query
 strings, cookies or bodies.
 """
 
@@ -28,7 +29,7 @@ from .service import PacService, Refused
 log = logging.getLogger(__name__)
 
 _PREFIX = "/platform/webservice/pacclient/"
-#: errMsg wrapper root per endpoint (ref §5 item 3).
+#: errMsg wrapper root per endpoint (pac_emulator/README.md Sources).
 _ROOTS = {"logon": "User", "submitapp": "Job", "jobOperation": "Job", "upfile": "Job", "jobs": "Jobs",
           "jobsforstatus": "Jobs", "jobsforname": "Jobs", "jobfiles": "Files", "file": "File", "logout": "User"}
 
@@ -122,7 +123,7 @@ class PacHandler(BaseHTTPRequestHandler):
             if path == "/cgi-bin/token.py":
                 return self._token_script(query, body)
             if not path.startswith(_PREFIX):
-                return self._send("Not found", "text/plain", 404)
+                return self._send("Not found", "text/plain", 404)  # assumed: unknown path
             fault = self.server.take_fault(op)
             if fault is not None and fault[0] == "delay":  # slow, then answer normally
                 threading.Event().wait(float(fault[1]))
@@ -130,9 +131,9 @@ class PacHandler(BaseHTTPRequestHandler):
             if fault is not None:
                 kind, value = fault
                 if kind == "status":
-                    return self._send("Injected failure", "text/plain", int(value))
+                    return self._send("Injected failure", "text/plain", int(value))  # test hook, not a PAC behaviour
                 if kind == "body":
-                    return self._send(str(value), "text/plain")
+                    return self._send(str(value), "text/plain")  # test hook, not a PAC behaviour
                 return self._send(wire.xml_error(_ROOTS.get(op, "Message"), str(value), op == "submitapp"))
             if op == "ping":
                 return self._send("Web Services are ready on the PAC emulator", "text/plain")  # Mantid ping()
@@ -141,36 +142,40 @@ class PacHandler(BaseHTTPRequestHandler):
             user, why = self.server.tokens.user_of(token_from_cookie(self.headers.get("Cookie")))
             if user is None:
                 if op == "file":  # "when SESSION_LOGOUT, AC also return error code 403" (lsf-faas lsflib.py)
-                    return self._send(b"", "text/plain", 403)
+                    return self._send(b"", "text/plain", 403)  # lsf-faas lsflib.py downloadFiles (403 after logout)
+                # lsf-faas SESSION_LOGOUT
                 return self._send(wire.xml_error(_ROOTS.get(op, "Message"), why, op in ("submitapp", "jobOperation")))
             self._dispatch(user, op, args, parse_qs(query), body)
         except (Refused, wire.WireError) as exc:
-            if op == "jobfiles":  # plain text without '/' or '\\' (ref §1.6)
+            if op == "jobfiles":  # plain text without '/' or '\\' (Mantid LSFJobManager.cpp getAllJobFiles)
                 return self._send(str(exc).replace("/", " "), "text/plain")
             if op == "file":  # 404 + empty body (pacclient.py downloadFile: 404 = does not exist)
-                return self._send(b"", "text/plain", 404)
+                return self._send(b"", "text/plain", 404)  # pacclient downloadFile (404, empty)
             root = _ROOTS.get(op, "Message")
-            self._send(wire.xml_error(root, str(exc), root == "Job"))
+            self._send(wire.xml_error(root, str(exc), root == "Job"))  # Mantid extractPACErrMsg (errMsg + id 0)
         except Exception:
             log.exception("pac-emulator: internal error on %s %s", self.command, path)
             self._send("Internal error", "text/plain", 500)
 
     # -- endpoints -------------------------------------------------------------------------
     def _token_script(self, query: str, body: bytes) -> None:
-        """SCARF's token.py: 200 either way; success = base URL line + token (ref §1.2)."""
+        """SCARF's token.py: 200 either way; success = base URL line + token
+        (Mantid SCARFLSFJobManager.cpp ``authenticate``)."""
         form = parse_qs(query) if query else parse_qs(body.decode("utf-8", "replace"))
         user, password = (form.get("username") or [""])[0], (form.get("password") or [""])[0]
         if self.server.take_fault("token") is None and self.server.checker.check(user, password):
             token, _ = self.server.tokens.issue(user)
             return self._send(f"{self.server.base_url}\n{token}\n", "text/plain")
-        self._send("Error: authentication failed. Invalid username or password.\n", "text/plain")  # [assumed]
+        # assumed: wording (README)
+        self._send("Error: authentication failed. Invalid username or password.\n", "text/plain")
 
     def _logon(self, body: bytes) -> None:
         user, password = wire.parse_logon(body)
         if not self.server.checker.check(user, password):
-            return self._send(wire.xml_error("User", "Incorrect user name or password."))  # [assumed] wording
+            return self._send(wire.xml_error("User", "Incorrect user name or password."))  # assumed: wording
         token, jtoken = self.server.tokens.issue(user)
         quoted = escape(token, {'"': "&quot;"})
+        # pac_api.py logon (token); jtoken: lsf-faas saveToken
         self._send(f"{wire.XML_HEAD}<User><jtoken>{jtoken}</jtoken><token>{quoted}</token></User>")
 
     def _dispatch(self, user: str, op: str, args: list[str], query: dict[str, list[str]], body: bytes) -> None:
@@ -181,7 +186,7 @@ class PacHandler(BaseHTTPRequestHandler):
         if op == "submitapp":
             sent = wire.parse_submit(body, self.headers.get("Content-Type", ""))
             job_id = service.submit(user, sent.app, sent.params, sent.file_params, sent.files)
-            return self._send(wire.xml_element("Job", {"id": job_id}))
+            return self._send(wire.xml_element("Job", {"id": job_id}))  # lsf-faas submitJob (<id>)
         if op in ("jobs", "jobsforstatus", "jobsforname"):
             def first(key: str) -> str | None:
                 return (query.get(key) or [""])[0] or None
@@ -197,22 +202,25 @@ class PacHandler(BaseHTTPRequestHandler):
         if op == "jobOperation" and len(args) == 2:
             action, job_id = args
             if action != "kill":
-                raise Refused(f"The job operation {action} is not supported by this server.")  # [assumed]
+                # assumed: wording (README)
+                raise Refused(f"The job operation {action} is not supported by this server.")
             message = service.kill(user, job_id)
+            # pac_api.py doJobAction (actionMsg)
             return self._send(wire.xml_element("Job", {"actionMsg": message, "id": job_id}))
         if op == "upfile" and args:
             dir_name, name, data = wire.parse_upload(body, self.headers.get("Content-Type", ""))
+            # pac_api.py uploadLargeFile ("successfully")
             return self._send(service.upload(user, args[0], dir_name, name, data), "text/plain")
         if op == "jobfiles" and args:
-            return self._send(service.job_files(user, args[0]), "text/plain")
+            return self._send(service.job_files(user, args[0]), "text/plain")  # Mantid getAllJobFiles
         if op == "file" and args:
             target = wire.download_target(body)
             self.server.download_bodies.append(body.decode("utf-8", "replace"))
             data = service.read_file(user, args[0], target)
             if not data:  # 404 + empty body: "file does not exist" (pacclient.py downloadFile)
-                return self._send(b"", "text/plain", 404)
+                return self._send(b"", "text/plain", 404)  # pacclient downloadFile (404, empty)
             if self.server.multipart_downloads:
                 wrapped, ctype = wire.multipart_file(target.replace("\\", "/").rsplit("/", 1)[-1], data)
                 return self._send(wrapped, ctype)
-            return self._send(data, "application/octet-stream")
-        self._send("Not found", "text/plain", 404)
+            return self._send(data, "application/octet-stream")  # Mantid getOneJobFile (raw bytes)
+        self._send("Not found", "text/plain", 404)  # assumed: unknown path

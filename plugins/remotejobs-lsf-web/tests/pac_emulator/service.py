@@ -1,10 +1,11 @@
 """What the emulated PAC does for a logged-in user: applications, jobs, job directories.
 
 Jobs are real (see :mod:`.engine`). Each runs as its user in a fresh job directory
-``~/pac_jobs/<JOB_NAME>_<epoch-ms><5 random chars>`` (the SCARF pattern, ref §1.6) with
+``~/pac_jobs/<JOB_NAME>_<epoch-ms><5 random chars>`` (the SCARF pattern, Mantid LSFJobManager.cpp getAllJobFiles) with
 ``OUTPUT_FILE``/``ERROR_FILE`` (default ``%J.output``/``%J.error``) inside it. Applications
 are templates that, like PAC's, hand ``INPUT_ARGS`` to a POSIX shell:
-``[<interpreter>] <INPUT_FILE> <INPUT_ARGS>`` (ref §2, "How runnable/options become the command").
+``[<interpreter>] <INPUT_FILE> <INPUT_ARGS>`` (Mantid SCARFTomoReconstruction.cpp: runnable and
+options become INPUT_FILE and INPUT_ARGS).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ APPS = {
     "PYASTRATOOLBOX_1_6": "python3",
     "PYASTRATOOLBOX_1_1": "python3",
 }
-#: LSF state -> PAC status word (ref §1.7, inferred mapping).
+#: LSF state -> PAC status word (Mantid LSFJobManager.cpp genOutputStatusInfo, inferred mapping).
 PAC_WORDS = {"PEND": "Pending", "WAIT": "Pending", "PROV": "Pending", "RUN": "Running", "DONE": "Done",
              "EXIT": "Exit", "PSUSP": "Suspended", "USUSP": "Suspended", "SSUSP": "Suspended"}
 _FINAL = ("DONE", "EXIT")
@@ -62,7 +63,8 @@ class PacService:
     def submit(self, user: str, app: str, params: dict[str, str], file_params: dict[str, str] | None = None,
                files: dict[str, bytes] | None = None) -> str:
         if app not in APPS:
-            raise Refused(f"Application {app} does not exist or you do not have permission to use it.")  # [assumed]
+            # assumed: wording (README)
+            raise Refused(f"Application {app} does not exist or you do not have permission to use it.")
         files = files or {}
         uploads = self._uploads(file_params or {}, files)
         if app == "generic":
@@ -73,17 +75,17 @@ class PacService:
             # directory, as a bsub command does [assumed]. No source sends it a plain INPUT_FILE.
             if "INPUT_FILE" in params and "INPUT_FILE" not in uploads:
                 raise Refused("The parameter INPUT_FILE of application generic must be an "
-                              "uploaded file.")  # [assumed] wording
+                              "uploaded file.")  # assumed: wording
             runnable, args = "", params.get("COMMANDTORUN", "").strip()
             if not args:
-                raise Refused("The parameter COMMANDTORUN is required.")  # [assumed] wording
+                raise Refused("The parameter COMMANDTORUN is required.")  # assumed: wording
         else:
             # SCARF's applications: INPUT_FILE (a path on the server) and INPUT_ARGS as plain
             # values (mantidproject/mantid Framework/RemoteJobManagers/src/LSFJobManager.cpp
             # buildSubmitBody); an uploaded INPUT_FILE runs by its name in the job directory.
             runnable = uploads.get("INPUT_FILE", [params.get("INPUT_FILE", "")])[0].strip()
             if not runnable:
-                raise Refused("The parameter INPUT_FILE is required.")  # [assumed] wording
+                raise Refused("The parameter INPUT_FILE is required.")  # assumed: wording
             args = params.get("INPUT_ARGS", "")
         name = params.get("JOB_NAME") or f"{app}_job"
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
@@ -91,12 +93,14 @@ class PacService:
         job_dir = os.path.join(self._home(user), self.jobs_dir, f"{safe}_{int(time.time() * 1000)}{rand}")
         made = run_as(user, ["mkdir", "-p", "--", job_dir])
         if made.returncode != 0:
+            # assumed: wording
             raise Refused(f"Cannot create the job directory: {made.stderr.decode(errors='replace').strip()}")
         for names in uploads.values():
             for file_name in names:
                 wrote = run_as(user, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", os.path.join(job_dir, file_name)],
                                stdin=files[file_name])
                 if wrote.returncode != 0:
+                    # assumed: wording
                     raise Refused(f"Failed to upload {file_name}: {wrote.stderr.decode(errors='replace').strip()}")
         prefix = APPS[app]
         command = " ".join(p for p in (prefix, shlex.quote(runnable) if runnable else "", args) if p)
@@ -126,7 +130,8 @@ class PacService:
             names = [n for n in value.split(";") if n]
             missing = [n for n in names if n not in files or "/" in n or n in (".", "..")]
             if not names or missing:
-                raise Refused(f"The input file {', '.join(missing) or key} was not uploaded.")  # [assumed]
+                # assumed: wording (README)
+                raise Refused(f"The input file {', '.join(missing) or key} was not uploaded.")
             uploads[key] = names
         return uploads
 
@@ -177,14 +182,15 @@ class PacService:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise Refused(f"Job <{job_id}>: No matching job found")  # [assumed] (LSF-like, README)
+            raise Refused(f"Job <{job_id}>: No matching job found")  # assumed: (LSF-like, README)
         if job.user != user:
-            raise Refused(f"Job <{job_id}>: User permission denied")  # [assumed] (LSF-like, README)
+            raise Refused(f"Job <{job_id}>: User permission denied")  # assumed: (LSF-like, README)
         return job
 
     # -- files -------------------------------------------------------------------------
     def job_files(self, user: str, job_id: str) -> str:
-        """The ``jobfiles`` line (ref §1.6): FILE and DIR entries, hidden files omitted."""
+        """The ``jobfiles`` line (Mantid LSFJobManager.cpp getAllJobFiles): FILE and DIR
+        entries, hidden files omitted."""
         job = self._own(user, job_id)
         done = run_as(user, ["find", job.job_dir, "-mindepth", "1", "-maxdepth", "1",
                              "-not", "-name", ".*", "-printf", r"%y\t%s\t%p\0"])
@@ -207,18 +213,19 @@ class PacService:
 
     def upload(self, user: str, job_id: str, dir_name: str, file_name: str, data: bytes) -> str:
         """Store the file as the user; ``job_id`` 0: ``dir_name`` is absolute or relative to
-        home, else relative to the job directory (ref §1.2 upfile)."""
+        home, else relative to the job directory (Mantid SCARFLSFJobManager.cpp, pac_api.py upfile)."""
         base = self._home(user) if job_id == "0" else self._own(user, job_id).job_dir
         name = file_name.replace("\\", "/").rsplit("/", 1)[-1]
         if name in ("", ".", ".."):
-            raise Refused("The file name is missing.")  # [assumed]
+            raise Refused("The file name is missing.")  # assumed: wording (README)
         directory = os.path.normpath(os.path.join(base, dir_name))
         made = run_as(user, ["mkdir", "-p", "--", directory])
         wrote = run_as(user, ["tee", "--", os.path.join(directory, name)], stdin=data) if made.returncode == 0 \
             else made
         if wrote.returncode != 0:
+            # assumed: wording
             raise Refused(f"Failed to upload {name}: {wrote.stderr.decode(errors='replace').strip()}")
-        return f"Uploaded file {name} to {directory} successfully."  # "successfully": pac_api.py; rest [assumed]
+        return f"Uploaded file {name} to {directory} successfully."  # "successfully": pac_api.py; assumed: the rest
 
     @staticmethod
     def _home(user: str) -> str:

@@ -1,8 +1,8 @@
-"""Server side of the PAC wire formats (public sources: README.md; "ref §x" cites earlier notes).
+"""Server side of the PAC wire formats (public sources: README.md, and next to each format).
 
 Parsing is tolerant the way the real service must be for real clients: nested multipart
-with unescaped XML values (ref §1.4), an upload whose file bytes run straight into the
-closing delimiter without CRLF (ref §1.5), LF-only line ends.
+with unescaped XML values (Mantid LSFJobManager.cpp buildSubmitBody), an upload whose file bytes run straight into the
+closing delimiter without CRLF (Mantid LSFJobManager.cpp buildUploadBody), LF-only line ends.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class WireError(ValueError):
 def boundary_of(content_type: str) -> bytes:
     match = re.search(r'boundary="?([^";]+)"?', content_type or "")
     if not match:
-        raise WireError(f"no multipart boundary in Content-Type {content_type!r}")
+        raise WireError(f"no multipart boundary in Content-Type {content_type!r}")  # assumed: wording
     return match.group(1).strip().encode()
 
 
@@ -37,7 +37,7 @@ def _split_part(part: bytes) -> tuple[dict[str, str], bytes]:
         if found:
             break
     else:
-        raise WireError("multipart part without a blank line after its headers")
+        raise WireError("multipart part without a blank line after its headers")  # assumed: wording
     headers: dict[str, str] = {}
     for line in head.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(":")
@@ -55,7 +55,7 @@ def _parts(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
     delim = b"--" + boundary
     end = body.rfind(delim + b"--")
     if end == -1:
-        raise WireError("multipart body without its closing delimiter")
+        raise WireError("multipart body without its closing delimiter")  # assumed: wording
     pieces = body[:end].split(delim)[1:]
     return [(h, _strip_eol(b)) for h, b in map(_split_part, pieces)]
 
@@ -73,7 +73,7 @@ class Submit(NamedTuple):
 
 
 def parse_submit(body: bytes, content_type: str) -> Submit:
-    """AppName, AppParams and uploaded files of a ``submitapp`` body (ref §1.4).
+    """AppName, AppParams and uploaded files of a ``submitapp`` body (Mantid LSFJobManager.cpp buildSubmitBody).
 
     A param of type ``file`` names, ``;``-joined, files uploaded as further parts of the
     outer body, each named by its ``filename`` and ``Content-ID`` (IBMSpectrumComputing/
@@ -94,11 +94,11 @@ def parse_submit(body: bytes, content_type: str) -> Submit:
         else:
             filename = re.search(r'\bfilename="([^"]*)"', headers.get("content-disposition", ""))
             if not filename or headers.get("content-id", "") != f"<{quote(filename.group(1))}>":
-                raise WireError(f"submitapp part {name!r} is neither AppName, data nor a file with "
+                raise WireError(f"submitapp part {name!r} is neither AppName, data nor a file with "  # assumed: wording
                                 "its filename and Content-ID")
             files[filename.group(1)] = part
     if not app:
-        raise WireError("submitapp body without an AppName part")
+        raise WireError("submitapp body without an AppName part")  # assumed: wording
     return Submit(app, params, file_params, files)
 
 
@@ -107,51 +107,52 @@ def _app_param(text: str) -> tuple[str, str, str]:
     try:
         root = ET.fromstring(text.strip())
         return (root.findtext("id") or "").strip(), root.findtext("value") or "", (root.findtext("type") or "").strip()
-    except ET.ParseError:  # Mantid inserts values raw (ref §1.4): take them verbatim
+    except ET.ParseError:  # Mantid inserts values raw (Mantid LSFJobManager.cpp buildSubmitBody): take them verbatim
         key = re.search(r"<id>(.*?)</id>", text, re.DOTALL)
         start, end = text.find("<value>"), text.rfind("</value>")
         if not key or start == -1 or end < start:
-            raise WireError(f"AppParam not understood: {text[:200]!r}") from None
+            raise WireError(f"AppParam not understood: {text[:200]!r}") from None  # assumed: wording
         kind = re.search(r"<type>(.*?)</type>", text[end:], re.DOTALL)
         return key.group(1).strip(), text[start + 7 : end], kind.group(1).strip() if kind else ""
 
 
 def parse_upload(body: bytes, content_type: str) -> tuple[str, str, bytes]:
-    """(DirName, file name, file bytes) of an ``upfile`` body (ref §1.5). The file part is
-    the last one; its data ends at the closing delimiter found from the end, minus an
+    """(DirName, file name, file bytes) of an ``upfile`` body (Mantid LSFJobManager.cpp
+    buildUploadBody). The file part is the last one; its data ends at the closing delimiter found from the end, minus an
     optional CRLF (Mantid sends none)."""
     delim = b"--" + boundary_of(content_type)
     end = body.rfind(delim + b"--")
     if end == -1:
-        raise WireError("upload body without its closing delimiter")
+        raise WireError("upload body without its closing delimiter")  # assumed: wording
     pieces = body[:end].split(delim, 2)
     if len(pieces) != 3:
-        raise WireError("upload body needs a DirName part and a file part")
+        raise WireError("upload body needs a DirName part and a file part")  # assumed: wording
     dir_headers, dir_body = _split_part(pieces[1])
     file_headers, data = _split_part(pieces[2])
     if field_name(dir_headers) != "DirName":
-        raise WireError("the first upload part must be DirName")
+        raise WireError("the first upload part must be DirName")  # assumed: wording
     filename = re.search(r'\bfilename="([^"]*)"', file_headers.get("content-disposition", ""))
     name = filename.group(1) if filename else field_name(file_headers)
     return _strip_eol(dir_body).decode("utf-8").strip(), name, _strip_eol(data)
 
 
 def xml_error(root: str, message: str, with_id: bool = False) -> str:
-    """``<Root><errMsg>..</errMsg>[<id>0</id>]</Root>`` (ref §1.2)."""
+    """``<Root><errMsg>..</errMsg>[<id>0</id>]</Root>`` (Mantid SCARFLSFJobManager.cpp, pac_api.py)."""
     tail = "<id>0</id>" if with_id else ""
     return f"{XML_HEAD}<{root}><errMsg>{escape(message)}</errMsg>{tail}</{root}>"
 
 
 def xml_element(root: str, fields: Mapping[str, str]) -> str:
-    """``<Root>`` with the given children in alphabetical order (JAXB style, ref §1.7)."""
+    """``<Root>`` with the given children in alphabetical order (JAXB style,
+    Mantid LSFJobManager.cpp genOutputStatusInfo)."""
     return f"{XML_HEAD}<{root}>{_children(fields)}</{root}>"
 
 
 def xml_jobs(jobs: Iterable[Mapping[str, str]]) -> str:
-    """A ``<Jobs>`` answer; ``<note>`` when there are none (ref §1.2)."""
+    """A ``<Jobs>`` answer; ``<note>`` when there are none (Mantid SCARFLSFJobManager.cpp, pac_api.py)."""
     items = [f"<Job>{_children(job)}</Job>" for job in jobs]
     if not items:
-        return f"{XML_HEAD}<Jobs><note>No job found</note></Jobs>"  # <note> read by pacclient.py; wording [assumed]
+        return f"{XML_HEAD}<Jobs><note>No job found</note></Jobs>"  # <note> read by pacclient.py; assumed: wording
     return f"{XML_HEAD}<Jobs>{''.join(items)}</Jobs>"
 
 
@@ -165,7 +166,7 @@ def parse_logon(body: bytes) -> tuple[str, str]:
     name = re.search(r"<name>(.*?)</name>", text, re.DOTALL)
     password = re.search(r"<pass>(.*?)</pass>", text, re.DOTALL)
     if not name or not password:
-        raise WireError("logon body without <name> and <pass>")
+        raise WireError("logon body without <name> and <pass>")  # assumed: wording
     return unescape(name.group(1)).strip(), unescape(password.group(1))
 
 
@@ -186,7 +187,7 @@ def download_target(body: bytes) -> str:
         return fields[1].strip()
     name = text.split("|", 1)[0]
     if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise WireError(f"not a job file entry or base name: {text[:200]!r}")
+        raise WireError(f"not a job file entry or base name: {text[:200]!r}")  # assumed: wording
     return name
 
 

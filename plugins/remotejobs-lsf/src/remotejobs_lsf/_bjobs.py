@@ -1,12 +1,13 @@
 """Parsing ``bjobs -o`` output (delimited text or ``-json``) into :class:`JobInfo`.
 
-Facts ("ref §1.x" cites the project's earlier notes; the public sources are listed in
-tests/cluster/emulators/lsf/README.md):
+Facts (sources: IBM bsub.1/bjobs.1/bkill.1 = https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/<name>.html;
+IBM 'About job states' = https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_admin/job_states_lsf.html;
+see also tests/cluster/emulators/lsf/README.md):
 
 - Rows come from ``bjobs -a -o "<FIELDS> delimiter='|'" -noheader`` or ``-o "<FIELDS>" -json``
-  (§1.3). ``job_name`` is last, so a delimiter inside a name cannot shift columns.
-- Empty values are ``-`` in text and ``""`` in JSON; DONE has no exit code: exit 0 (§1.3).
-- Times are ``%b %e %H:%M`` with no year, maybe followed by `` L``, `` E`` or `` X`` (§1.3;
+  (IBM bjobs.1). ``job_name`` is last, so a delimiter inside a name cannot shift columns.
+- Empty values are ``-`` in text and ``""`` in JSON; DONE has no exit code: exit 0 (IBM bjobs.1).
+- Times are ``%b %e %H:%M`` with no year, maybe followed by `` L``, `` E`` or `` X`` (IBM bjobs.1;
   the letters of IBM's ``bjobs -WF`` page,
   https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/bjobs.__w__f.1.html). Sites can
   make LSF print seconds and the year (``Jan  1 10:21 2010 L``, ``12:34:56``: the time
@@ -17,9 +18,9 @@ tests/cluster/emulators/lsf/README.md):
   is naive, in the cluster's local time. A time in any other shape is read as None for
   that field (see :func:`parse_time`); it never fails the whole query.
 - Array elements share JOBID; ``jobindex`` tells them apart (0 for non-arrays); the
-  element id is ``123[4]`` (§1.3, §1.4).
+  element id is ``123[4]`` (IBM bjobs.1, IBM bkill.1).
 - ``Job <N> is not found`` on stderr (exit 255) for some ids leaves the others intact;
-  ``No ... job found`` means an empty result (§1.3, §6).
+  ``No ... job found`` means an empty result (IBM bjobs.1).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _STAT = re.compile(r"[A-Z_]+")
 _EMPTY = ("",) * len(FIELDS)
 DELIMITER = "|"
 
-# stderr lines that are not errors (ref §1.1, §1.3): gone ids, empty lists, retries.
+# stderr lines that are not errors (IBM bsub.1; IBM bjobs.1): gone ids, empty lists, retries.
 _BENIGN = re.compile(
     r"^(Job <[^>]+> is not found|Job array <[^>]+> is not found|No (unfinished |DONE/EXIT |pending |running |"
     r"suspended )?job found( in queue <[^>]*>| on host/group <[^>]*>)?|Cannot connect to LSF\. Please wait \.\.\.)\s*$"
@@ -187,7 +188,7 @@ def _json_rows(result: CommandResult) -> list[Row]:
     for record in records:
         if not isinstance(record, dict):
             raise _bad(result, f"record {record!r} is not an object")
-        if "ERROR" in record:  # a requested id that is not found (ref §1.3 -json)
+        if "ERROR" in record:  # a requested id that is not found (IBM bjobs.1 -json)
             continue
         missing = [key for key in ("JOBID", "STAT") if key not in record]
         if missing:

@@ -1,24 +1,25 @@
 """IBM Spectrum LSF's CLI as a pure :class:`SchedulerDialect`.
 
-Facts ("ref §1.x" cites the project's earlier notes; the public sources are listed in
-tests/cluster/emulators/lsf/README.md):
+Facts (sources: IBM bsub.1/bjobs.1/bkill.1 = https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/<name>.html;
+IBM 'About job states' = https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_admin/job_states_lsf.html;
+see also tests/cluster/emulators/lsf/README.md):
 
 - Submit: ``bsub -J <name> < script``; the script carries ``#BSUB`` directives, which LSF
-  honours for a script on stdin whatever ``LSB_BSUB_PARSE_SCRIPT`` says (§1.1). Options:
+  honours for a script on stdin whatever ``LSB_BSUB_PARSE_SCRIPT`` says (IBM bsub.1). Options:
   ``-q -n -R "span[ptile=k]" -W [h:]m -M <limit in LSF_UNIT_FOR_LIMITS> -cwd -o -e -w``.
-  Array elements write ``<stdout>-%I`` (``%I`` = element index, §1.1).
-- Banner ``Job <N> is submitted to [default ]queue <q>.`` (§1.1, §6), maybe after
+  Array elements write ``<stdout>-%I`` (``%I`` = element index, IBM bsub.1).
+- Banner ``Job <N> is submitted to [default ]queue <q>.`` (IBM bsub.1), maybe after
   ``Cannot connect to LSF. Please wait ...`` lines; refusals are ``... Job not submitted.``.
 - Status: one ``bjobs -a -o ...`` call for all ids, delimited (default: works on every
   LSF with ``-o``) or ``-json`` (LSF 10.1); see :mod:`remotejobs_lsf._bjobs`.
-- States (§1.2): PEND/PROV/WAIT queued, PSUSP held, RUN running, USUSP/SSUSP suspended,
+- States (IBM 'About job states'): PEND/PROV/WAIT queued, PSUSP held, RUN running, USUSP/SSUSP suspended,
   DONE completed, EXIT failed (cancelled for ``TERM_OWNER``/``TERM_ADMIN``, timeout for
   ``TERM_RUNLIMIT``), UNKWN/ZOMBI unknown.
 - Cancel: ``bkill``; ``Job has already finished`` is a no-op, ``No matching job found``
-  and ``User permission denied`` mean JobNotFoundError (§1.4).
+  and ``User permission denied`` mean JobNotFoundError (IBM bkill.1).
 - Dependencies: afterok -> ``done()``, afternotok -> ``exit()``, afterany -> ``ended()``,
   after -> ``started()``; the ids of a clause joined with ``&&``, clauses with ``&&``
-  (group ``all``) or ``||`` (group ``any``) (§1.1). ``!`` is not written: LSF evaluates
+  (group ``all``) or ``||`` (group ``any``) (IBM bsub.1). ``!`` is not written: LSF evaluates
   ``!cond`` at each scheduling pass and dispatches as soon as it holds, i.e. while the
   other job is still pending; a negated workflow condition becomes ``exit()``/``done()``.
 """
@@ -128,7 +129,7 @@ def site_options(spec: JobSpec) -> list[tuple[str, str]]:
 
 def lsf_job_name(name: str) -> str:
     """``name`` safe for ``-J``: control characters become spaces; ``[`` ``]`` (array
-    syntax, §1.1) become ``(`` ``)``; surrounding spaces are trimmed (bjobs columns are
+    syntax, IBM bsub.1) become ``(`` ``)``; surrounding spaces are trimmed (bjobs columns are
     read trimmed, so the name reported is exactly the name sent)."""
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
     return text.replace("[", "(").replace("]", ")").strip()
@@ -146,7 +147,7 @@ def dependency_expression(group: DependencyGroup) -> str:
 
 
 def format_runlimit(walltime: timedelta) -> str:
-    """``-W [hour:]minute`` (§1.1), rounded up to whole minutes."""
+    """``-W [hour:]minute`` (IBM bsub.1), rounded up to whole minutes."""
     minutes = max(1, math.ceil(walltime.total_seconds() / 60))
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}" if hours else str(minutes)
@@ -158,7 +159,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
 
     name: ClassVar[str] = "lsf"
     # "123" in a plain job, "123[4]" in an array element: exactly what status reports
-    # (LSB_JOBINDEX is 0 outside arrays, ref §1.6).
+    # (LSB_JOBINDEX is 0 outside arrays, IBM bsub.1 -o).
     job_id_expr: ClassVar[str] = (
         '"$LSB_JOBID$([ "${LSB_JOBINDEX:-0}" = 0 ] || printf \'[%s]\' "$LSB_JOBINDEX")"'
     )
@@ -179,8 +180,8 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
         {Capability.FILE_TRANSFER, Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES,
          Capability.DEPENDENCY_ANY}
     )
-    # "123" or an element "123[4]" (§1.4). Never "0": ``bkill 0`` means every job of the
-    # user (§1.4), so 0 is not an id here.
+    # "123" or an element "123[4]" (IBM bkill.1). Never "0": ``bkill 0`` means every job of the
+    # user (IBM bkill.1), so 0 is not an id here.
     job_id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,18}(\[[1-9][0-9]{0,18}\])?")
     spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
 
@@ -290,7 +291,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
 
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
-        # No "--": the reference (§1.4) does not show bkill accepting it; the id is
+        # No "--": the reference (IBM bkill.1) does not show bkill accepting it; the id is
         # checked against job_id_pattern instead, so it cannot be an option or "0".
         if not self.valid_id(job_id):
             raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not an LSF job id")
@@ -341,7 +342,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
                       if row.stat in self.state_map else f"LSF reported the unknown state {row.stat!r}")
         exit_code: int | None = None
         if state is JobState.COMPLETED:
-            exit_code = 0  # DONE: exit_code is "-" (ref §1.3)
+            exit_code = 0  # DONE: exit_code is "-" (IBM bjobs.1)
         elif state.is_final and row.exit_code.lstrip("-").isdigit():
             exit_code = int(row.exit_code)
         submit = self._time(row, "submit_time", row.submit)

@@ -1,9 +1,10 @@
 """Parser for ``qstat -f`` text, tolerant of both servers' layouts.
 
-Facts (``scheduler-cli-formats.md``): real Torque (2.2) prints ``Job Id: <id>`` with one
+Facts (github.com/adaptivecomputing/torque ``src/cmds/qstat.c`` ``prt_attr``; SchedMD/slurm
+``contribs/torque/qstat.pl``; real outputs in tests/golden/real/): real Torque prints ``Job Id: <id>`` with one
 space, attributes indented by 4 spaces as ``name[.resource] = value``, wraps long values
 (at a comma or mid-token) onto continuation lines that start with a TAB, and ends each
-job with a blank line. Slurm's torque wrapper (3.2) puts a TAB after ``Job Id:`` and
+job with a blank line. Slurm's torque wrapper puts a TAB after ``Job Id:`` and
 indents attributes with a TAB, never wraps, and omits most attributes.
 
 So a TAB-led line is an attribute only in the TAB layout and only when it holds

@@ -1,4 +1,5 @@
-"""Parser for Torque's ``qstat -f -x`` XML (``scheduler-cli-formats.md`` 2.2 "qstat -x").
+"""Parser for Torque's ``qstat -f -x`` XML (torque ``src/cmds/qstat.c``;
+real documents in BatchEuphoria's tests, tests/golden/real/SOURCES.md).
 
 The document is ``<?xml version="1.0"?>`` then ``<Data><Job>...</Job>...</Data>`` on one
 line; ``name.resource`` attributes are nested (``<Resource_List><walltime>``) and time

@@ -1,8 +1,9 @@
 """From qstat attributes (and the job's exit marker) to a portable :class:`JobInfo`.
 
-Facts used (``scheduler-cli-formats.md`` 2.2 and 3.2):
+Facts used (github.com/adaptivecomputing/torque ``src/include/pbs_job.h``, ``src/cmds/qstat.c``;
+SchedMD/slurm ``contribs/torque/qstat.pl``; real outputs in tests/golden/real/):
 
-- letters C, E, H, Q, R, S, T, W; B for a begun array in Torque 6 [mem]; the Slurm
+- letters C, E, H, Q, R, S, T, W; B for a begun array in Torque 6 (assumed: no source shows it); the Slurm
   wrapper may print U (not a Torque letter);
 - ``exit_status`` appears once a job completed; negative values are Torque's own
   JOB_EXEC_* codes, -11 being JOB_EXEC_OVERLIMIT_WT ("Job exceeded a walltime limit",

@@ -1,10 +1,11 @@
 """The Torque dialect: pure qsub/qstat/qdel argv builders and output parsers.
 
-Written against sections 2 (Torque), 3 (Slurm's torque wrappers) and 6 (parsing rules) of the
-project's earlier notes (public sources: tests/cluster/emulators/torque/README.md), and tested
-with golden outputs of both (real Torque outputs: tests/golden/real/).
+Written against Torque's commands (github.com/adaptivecomputing/torque ``src/cmds/qsub_functions.c``,
+``qstat.c``, ``qdel.c``) and Slurm's torque wrappers (SchedMD/slurm ``contribs/torque/qsub.pl``,
+``qstat.pl``, ``qdel.pl``), and tested with golden outputs of both (real Torque outputs:
+tests/golden/real/).
 
-Choices forced by the Slurm wrapper (section 3.1, and its source: ``qsub`` builds one
+Choices forced by the Slurm wrapper (its source, ``qsub`` builds one
 shell command line from the option values and runs it with backticks):
 
 - every value put on the qsub command line must be shell-inert, so job names are reduced
@@ -19,7 +20,8 @@ shell command line from the option values and runs it with backticks):
 - the wrapper prints bare ids and its jobs see no ``PBS_JOBID``, hence ``job_id_expr``.
 
 Ids are kept exactly as qsub printed them; a qstat line is matched to an asked id by the
-part before the first ``.`` (``123``, ``123[]``, ``123[4]``), as section 6 advises.
+part before the first ``.`` (``123``, ``123[]``, ``123[4]``): qsub may print a longer server
+name than qstat shows (the wrapper prints none).
 """
 
 from __future__ import annotations

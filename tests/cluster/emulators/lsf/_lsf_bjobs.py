@@ -1,10 +1,9 @@
-"""LSF emulator: ``bjobs`` (ref §1.3).
+"""LSF emulator: ``bjobs`` (IBM bjobs.1).
 
 Selection: without ids, the caller's unfinished jobs (``-a`` adds those finished within
 CLEAN_PERIOD, ``-d`` only those, ``-p``/``-r``/``-s`` pending/running/suspended; other
 users' only with ``-u user|all``); named ids (``123``, ``"123[4]"``) are shown whatever
-their state or owner. Output: the default table (OpenLava row format), ``-W``, ``-l`` (wrapped
-at 79 columns mid-word, continuation indented 21) / ``-UF`` (unwrapped), ``-o`` fields
+their state or owner. Output: the default table (OpenLava row format), ``-W``, ``-o`` fields
 with or without ``delimiter='c'``, ``-noheader``, ``-json``. Not found: stderr
 ``Job <N> is not found``, exit 255, found rows still printed; nothing to show: the
 "No ... job found" messages on stderr, exit 255 [src OpenLava; real LSF may exit 0].
@@ -22,7 +21,7 @@ import time
 import _lsf_emu as emu
 import _lsf_fields as fields
 
-USAGE = ("Usage: bjobs [-h] [-V] [-w | -l | -UF] [-W] [-a] [-d] [-p] [-r] [-s] [-noheader]\n"
+USAGE = ("Usage: bjobs [-h] [-V] [-w] [-W] [-a] [-d] [-p] [-r] [-s] [-noheader]\n"
          "             [-o \"field_name[:[-]output_width] ... [delimiter='character']\"] [-json]\n"
          "             [-q queue_name] [-u user_name | -u all] [-J job_name] [jobId | \"jobId[index]\" ...]\n")
 ORDER = {"RUN": 0, "PROV": 0, "USUSP": 0, "SSUSP": 0, "UNKWN": 0, "PEND": 1, "PSUSP": 1, "WAIT": 1,
@@ -48,7 +47,7 @@ def parse_format(spec: str) -> tuple[list[tuple[str, int | None, bool]], str | N
             columns += [(f, None, False) for f in fields.FIELDS]
             continue
         if field is None:
-            emu.die(f"{name}: Illegal field name.")  # [emu] wording
+            emu.die(f"{name}: Illegal field name.")  # assumed: wording
         right = rest.startswith("-")
         size = rest.lstrip("-").split(":")[0]
         columns.append((field, int(size) if size.isdigit() else None, right))
@@ -58,11 +57,11 @@ def parse_format(spec: str) -> tuple[list[tuple[str, int | None, bool]], str | N
 
 
 def _json_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False).replace("/", "\\/")  # ref §1.3: / as \/
+    return json.dumps(value, ensure_ascii=False).replace("/", "\\/")  # IBM bjobs.1: / as \/
 
 
 def print_json(columns: list[tuple[str, int | None, bool]], items: list[emu.View | str]) -> None:
-    """ref §1.3 ``-json``: pretty-printed, 2-space indents, no space after ':'."""
+    """IBM bjobs.1 ``-json``: pretty-printed, 2-space indents, no space after ':'."""
     if not items:
         sys.stdout.write('{"COMMAND":"bjobs","JOBS":0,"RECORDS":[]}\n')
         return
@@ -96,12 +95,12 @@ def print_columns(columns: list[tuple[str, int | None, bool]], delimiter: str | 
 
 
 def _stamp(epoch: float | None) -> str:
-    """``MM/DD-HH:MM:SS`` as in bjobs -W (ref §1.3 wide flags)."""
+    """``MM/DD-HH:MM:SS`` as in bjobs -W (IBM bjobs.1 wide flags)."""
     return time.strftime("%m/%d-%H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 
 def print_table(found: list[emu.View], wide: bool, extra: bool, noheader: bool) -> None:
-    """Default view: ``%-7d %-7s %-5.5s %-10s %-11s %-11s %-10s %s`` (ref §1.3)."""
+    """Default view: ``%-7d %-7s %-5.5s %-10s %-11s %-11s %-10s %s`` (IBM bjobs.1)."""
     if not noheader:
         head = "JOBID   USER    STAT  QUEUE      FROM_HOST   EXEC_HOST   JOB_NAME   SUBMIT_TIME"
         sys.stdout.write(head + ("  PROJ_NAME CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME" if extra else "") + "\n")
@@ -121,61 +120,6 @@ def print_table(found: list[emu.View], wide: bool, extra: bool, noheader: bool) 
         sys.stdout.write(line + "\n")
 
 
-def _wrap(text: str, unwrapped: bool) -> str:
-    """bjobs -l wraps hard at 79 columns, in the middle of words, indent 21 (ref §1.3)."""
-    if unwrapped or len(text) <= 79:
-        return text
-    lines, rest = [text[:79]], text[79:]
-    while rest:
-        lines.append(" " * 21 + rest[:58])
-        rest = rest[58:]
-    return "\n".join(lines)
-
-
-def print_long(found: list[emu.View], unwrapped: bool) -> None:
-    for n, v in enumerate(found):
-        if n:
-            sys.stdout.write("-" * 78 + "\n")
-        rec = v.job.rec
-        out = [""]
-        out.append(f"Job <{v.ref}>, Job Name <{fields.value('job_name', v)}>, User <{v.job.user}>, "
-                   f"Project <{fields.value('proj_name', v)}>, Status <{v.stat}>, Queue <{rec['queue']}>, "
-                   f"Command <{rec['command']}>")
-        sub = (f"{emu.long_time(rec['submit_time'])}: Submitted from host <{rec['from_host']}>, "
-               f"CWD <{rec['cwd']}>")
-        if rec.get("output"):
-            sub += f", Output File{' (overwrite)' if rec.get('output_overwrite') else ''} <{rec['output']}>"
-        if rec.get("error"):
-            sub += f", Error File{' (overwrite)' if rec.get('error_overwrite') else ''} <{rec['error']}>"
-        if int(rec.get("slots", 1)) > 1:
-            sub += f", {rec['slots']} Task(s)"
-        if rec.get("resreq"):
-            sub += f", Requested Resources <{rec['resreq']}>"
-        if rec.get("dependency"):
-            sub += f", Dependency Condition <{rec['dependency']}>"
-        out.append(sub + ";")
-        if rec.get("runlimit_min"):
-            out += ["", " RUNLIMIT", f" {float(rec['runlimit_min']):.1f} min", ""]
-        if v.stat in ("PEND", "PSUSP"):
-            out += [" PENDING REASONS:", f" {v.pend_reason};"]
-        if fields.value("first_host", v) and v.start:
-            out.append(f"{emu.long_time(v.start)}: Started 1 Task(s) on Host(s) <{v.host}>, "
-                       f"Allocated {rec.get('slots', 1)} Slot(s) on Host(s) <{v.host}>, Execution Home "
-                       f"<{fields.value('exec_home', v)}>, Execution CWD <{fields.value('exec_cwd', v)}>;")
-        if v.final and v.finish:
-            when = emu.long_time(v.finish)
-            if v.stat == "DONE":
-                out.append(f"{when}: Done successfully. The CPU time used is unknown.")
-            elif v.exit_reason == emu.TERM_OWNER and v.exit_code is None:
-                out.append(f"{when}: Exited; job has been forced to exit with exit code 2. "  # [mem]
-                           "The CPU time used is unknown.")
-            else:
-                out.append(f"{when}: Exited with exit code {v.exit_code}. The CPU time used is unknown.")
-            out.append(f"{when}: Completed <{v.stat.lower()}>.")
-        out.append("")
-        sys.stdout.write("\n".join(_wrap(line, unwrapped) for line in out) + "\n")
-
-
 def parse_args(argv: list[str]) -> tuple[dict[str, object], list[str]]:
     opts: dict[str, object] = {}
     ids: list[str] = []
@@ -187,7 +131,7 @@ def parse_args(argv: list[str]) -> tuple[dict[str, object], list[str]]:
                 emu.die(f"{arg}: option requires an argument\n{USAGE}")
             opts[arg] = argv[i + 1]
             i += 1
-        elif arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-l", "-UF", "-noheader", "-json", "-A", "-x", "-X",
+        elif arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-noheader", "-json", "-A", "-x", "-X",
                      "-hms"):
             opts[arg] = True
         elif arg in ("-h", "-V"):
@@ -235,7 +179,7 @@ def main(argv: list[str]) -> int:
     missing = [i for i in items if isinstance(i, str)]
     if opts.get("-json"):
         if "-o" not in opts:
-            emu.die("-json: The -json option must be used with the -o option.")  # [emu] wording
+            emu.die("-json: The -json option must be used with the -o option.")  # assumed: wording
         columns, _ = parse_format(str(opts["-o"]))
         print_json(columns, items)
         return 255 if missing else 0
@@ -243,14 +187,12 @@ def main(argv: list[str]) -> int:
         columns, delimiter = parse_format(str(opts["-o"]))
         if found:
             print_columns(columns, delimiter, found, bool(opts.get("-noheader")))
-    elif opts.get("-l") or opts.get("-UF"):
-        print_long(found, bool(opts.get("-UF")))
     elif found:
         print_table(found, bool(opts.get("-w")), bool(opts.get("-W")), bool(opts.get("-noheader")))
     sys.stdout.flush()
     for message in missing:
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(message + "\n")  # IBM LSB_BJOBS_CONSISTENT_EXIT_CODE page (README Sources)
     if not items:
-        sys.stderr.write(empty_message + "\n")
+        sys.stderr.write(empty_message + "\n")  # IBM LSB_BJOBS_CONSISTENT_EXIT_CODE page (README Sources)
         return 255
     return 255 if missing else 0

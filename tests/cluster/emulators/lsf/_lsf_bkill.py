@@ -1,4 +1,4 @@
-"""LSF emulator: ``bkill`` (ref §1.4).
+"""LSF emulator: ``bkill`` (IBM bkill.1).
 
 ``bkill [-s signal] jobId | "jobId[index]" | 0 ...``. Success on stdout, one line per
 job: ``Job <N> is being terminated`` (``signaled``/``stopped``/``resumed`` with -s), exit
@@ -57,9 +57,9 @@ def kill_one(text: str, sig: str, me: str) -> tuple[bool, str]:
     if ref and ref[1] is not None:
         found = [v for v in found if v.idx == ref[1] and v.job.is_array]
     if job is None or not found:
-        return False, f"Job <{text}>: No matching job found"  # [assumed] wording (README)
+        return False, f"Job <{text}>: No matching job found"  # assumed: wording (README)
     if job.user != me and os.getuid() != 0:
-        return False, f"Job <{text}>: User permission denied"  # [assumed] wording (README)
+        return False, f"Job <{text}>: User permission denied"  # assumed: wording (README)
     alive = [v for v in found if not v.final]
     if not alive:
         return False, f"Job <{text}>: Job has already finished"  # real, via PAC (Mantid LSFJobManager.cpp)
@@ -75,5 +75,6 @@ def kill_one(text: str, sig: str, me: str) -> tuple[bool, str]:
         argv = ["scontrol", "resume", slurm_id]
     proc = emu.slurm(argv)
     if proc.returncode != 0 and terminate is False:
+        # assumed: Slurm refusal relayed (README Assumed)
         return False, f"Job <{text}>: {proc.stderr.strip() or 'Operation not permitted'}"
     return True, f"Job <{text}> is {VERBS.get(sig, 'being signaled')}"

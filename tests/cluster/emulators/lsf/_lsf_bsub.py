@@ -1,4 +1,4 @@
-"""LSF emulator: ``bsub`` (ref §1.1), submitting to the real Slurm underneath.
+"""LSF emulator: ``bsub`` (IBM bsub.1), submitting to the real Slurm underneath.
 
 ``bsub [options] < script`` parses the ``#BSUB`` lines at the top of the script (up to
 the first non-comment line; command-line options win); ``bsub [options] cmd [args]``
@@ -46,6 +46,7 @@ _UNITS = {"K": 1, "KB": 1, "M": 1024, "MB": 1024, "G": 1024**2, "GB": 1024**2, "
 
 
 def fail(context: str, message: str) -> None:
+    # assumed: the ". Job not submitted." suffix (README "Assumed")
     emu.die(f"{context}: {message}. Job not submitted." if context else f"{message}. Job not submitted.")
 
 
@@ -77,7 +78,7 @@ def parse_options(argv: list[str], *, stop_at_command: bool) -> tuple[dict[str, 
 
 
 def bsub_directives(script: str) -> list[str]:
-    """Arguments of the ``#BSUB`` lines at the top of ``script`` (ref §1.7 item 1)."""
+    """Arguments of the ``#BSUB`` lines at the top of ``script`` (README.md)."""
     argv: list[str] = []
     for line in script.splitlines():
         text = line.strip()
@@ -87,7 +88,7 @@ def bsub_directives(script: str) -> list[str]:
             try:
                 argv += shlex.split(text[5:], comments=True)
             except ValueError:
-                fail("#BSUB", "Bad argument")
+                fail("#BSUB", "Bad argument")  # zjma/openlava lsbatch/lib/lsb.err.c (35)
             continue
         if text.startswith("#"):
             continue
@@ -117,7 +118,7 @@ def array_indices(spec: str) -> tuple[list[int], int]:
 def runlimit_minutes(text: str) -> int:
     match = re.fullmatch(r"(?:(\d+):)?(\d+)(?:/\S+)?", text.strip())
     if not match:
-        fail(text, "Bad time specification")
+        fail(text, "Bad time specification")  # zjma/openlava lsbatch/lib/lsb.err.c (36)
     assert match is not None
     return int(match.group(1) or 0) * 60 + int(match.group(2))
 
@@ -125,14 +126,14 @@ def runlimit_minutes(text: str) -> int:
 def memlimit_kb(text: str) -> int:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]B?)?!?", text.strip(), re.IGNORECASE)
     if not match:
-        fail(text, "Bad argument")
+        fail(text, "Bad argument")  # zjma/openlava lsbatch/lib/lsb.err.c (35)
     assert match is not None
     unit = (match.group(2) or emu.unit_for_limits()).upper()
     return max(1, int(float(match.group(1)) * _UNITS[unit]))
 
 
 def env_spec(text: str) -> tuple[bool, list[str], dict[str, str], list[str]]:
-    """``-env`` -> (all, names to keep, values to set, names to drop) (ref §1.1)."""
+    """``-env`` -> (all, names to keep, values to set, names to drop) (IBM bsub.1)."""
     items = [i.strip() for i in re.findall(r"(?:[^,']|'[^']*')+", text) if i.strip()]
     keep_all, keep, values, drop = False, [], {}, []
     for item in items:
@@ -154,10 +155,10 @@ def _sbatch_error(stderr: str) -> None:
     text = stderr.strip().splitlines()[-1] if stderr.strip() else "Unknown error"
     text = re.sub(r"^sbatch: error: (Batch job submission failed: )?", "", text)
     if "node configuration" in text or "CPU count" in text:
-        fail("", "Too many processors requested")
+        fail("", "Too many processors requested")  # zjma/openlava lsbatch/lib/lsb.err.c (24)
     if "Memory" in text or "memory" in text:
-        fail("MEMLIMIT", "Cannot exceed queue's hard limit(s)")
-    fail("", text.rstrip("."))
+        fail("MEMLIMIT", "Cannot exceed queue's hard limit(s)")  # zjma/openlava lsbatch/lib/lsb.err.c (39)
+    fail("", text.rstrip("."))  # assumed: Slurm refusal relayed (README Assumed)
 
 
 def begin_time(text: str) -> str:
@@ -216,14 +217,14 @@ def main(argv: list[str]) -> int:
     else:
         script = sys.stdin.read()
         if not script.strip():
-            fail("", "Empty job")
+            fail("", "Empty job")  # zjma/openlava lsbatch/lib/lsb.err.c (40)
         display = script.rstrip("\n").replace("\n", ";")
         opts, _ = parse_options(bsub_directives(script), stop_at_command=False)
         opts.update(cli)
     queue_given = "-q" in opts
     queue = str(opts.get("-q") or emu.DEFAULT_QUEUE).split()[0]
     if queue not in emu.QUEUES:
-        fail(queue, "No such queue")  # [assumed] wording (README)
+        fail(queue, "No such queue")  # assumed: wording (README)
     name = str(opts.get("-J") or display)
     indices: list[int] = []
     step, limit = 1, None
@@ -232,14 +233,14 @@ def main(argv: list[str]) -> int:
         try:
             indices, step = array_indices(match.group("spec"))
         except ValueError:
-            fail(name, "Bad job name")
+            fail(name, "Bad job name")  # zjma/openlava lsbatch/lib/lsb.err.c (42)
         if len(indices) > emu.max_array_size():
-            fail(name, "Job array index too large")
+            fail(name, "Job array index too large")  # zjma/openlava lsbatch/lib/lsb.err.c (98)
         name, limit = match.group("name"), match.group("limit")
         if not name:
-            fail(str(opts["-J"]), "Bad job name")
+            fail(str(opts["-J"]), "Bad job name")  # zjma/openlava lsbatch/lib/lsb.err.c (42)
     elif "-J" in opts and ("[" in name or "]" in name):
-        fail(name, "Bad job name")
+        fail(name, "Bad job name")  # zjma/openlava lsbatch/lib/lsb.err.c (42)
     sbatch = ["sbatch", "--parsable", "-H", "-p", emu.QUEUES[queue], "-D", "/tmp",
               "--job-name", name[:200] or "lsf"]
     slots = 1
@@ -313,7 +314,7 @@ def main(argv: list[str]) -> int:
 
 
 def wait_for(job_id: int, me: str) -> int:
-    """``-K``: wait for the job (ref §1.1); exit with its exit code."""
+    """``-K``: wait for the job (IBM bsub.1); exit with its exit code."""
     sys.stdout.write("<<Waiting for dispatch ...>>\n")
     sys.stdout.flush()
     announced = False

@@ -1,4 +1,4 @@
-"""LSF emulator: ``bsub -w`` dependency expressions (ref §1.1 "Dependency expressions").
+"""LSF emulator: ``bsub -w`` dependency expressions (IBM bsub.1 "Dependency expressions").
 
 Conditions ``done() ended() exit(id[, [op] code]) started()``, bare ids and ``"name"``
 (= ``done``), joined by ``&&``, ``||``, ``!`` and parentheses. LSF evaluates the
@@ -51,6 +51,7 @@ def _tokens(expr: str) -> list[tuple[str, object]]:
     while pos < len(expr):
         match = _TOKEN.match(expr, pos)
         if not match or match.end() == pos:
+            # zjma/openlava lsbatch/lib/lsb.err.c (6)
             raise DepError(f"{expr}: Dependency condition syntax error. Job not submitted.")
         pos = match.end()
         if match.group("op"):
@@ -64,6 +65,7 @@ def _tokens(expr: str) -> list[tuple[str, object]]:
 
 
 def _literal(cond: str, args: str, text: str, expr: str) -> Lit:
+    # zjma/openlava lsbatch/lib/lsb.err.c (6)
     bad = DepError(f"{text}: Dependency condition syntax error. Job not submitted.")
     if cond not in SLURM_TYPE:
         raise bad
@@ -84,6 +86,7 @@ def _literal(cond: str, args: str, text: str, expr: str) -> Lit:
 def parse(expr: str) -> Node:
     tokens = _tokens(expr)
     pos = 0
+    # zjma/openlava lsbatch/lib/lsb.err.c (6)
     error = DepError(f"{expr}: Dependency condition syntax error. Job not submitted.")
 
     def term() -> Node:
@@ -115,7 +118,7 @@ def parse(expr: str) -> Node:
     def conjunction() -> Node:
         return chain("&&", "and", term)
 
-    def sequence() -> Node:  # && binds tighter than ||, as in C [emu]
+    def sequence() -> Node:  # && binds tighter than ||, as in C (assumed: README)
         return chain("||", "or", conjunction)
 
     node = sequence()
@@ -134,7 +137,7 @@ def _views_of(lit: Lit, me: str) -> list[emu.View]:
     else:
         found = [v for v in emu.views(emu.all_jobs(me), me) if v.job.rec["name"] == lit.target]
     if not found:
-        raise DepError(f"{lit.text}: No matching job found. Job not submitted.")  # [assumed] wording
+        raise DepError(f"{lit.text}: No matching job found. Job not submitted.")  # assumed: wording
     return found
 
 
@@ -198,6 +201,7 @@ def translate(expr: str, me: str) -> tuple[str | None, bool]:
         if node[0] == "term":
             return [node[1]]
         if node[0] != kind:
+            # zjma/openlava lsbatch/lib/lsb.err.c (6)
             raise DepError(f"{expr}: Dependency condition syntax error. Job not submitted.")
         return [t for n in node[1] for t in flat(n, kind)]
 

@@ -1,11 +1,11 @@
 """Shared core of the LSF 10.1 CLI emulator: configuration, job records, Slurm state.
 
-"ref §1.x" below cites sections of the project's earlier notes, which are not part of this
-repository; the public source of each message and format is listed in README.md ("Sources"),
-and choices no public source shows are marked [emu]/[assumed] and listed under "Assumed".
+Comments name the public source of each message and format (IBM bsub.1/bjobs.1/bkill.1 =
+https://www.ibm.com/docs/en/SSWRJV_10.1.0/lsf_command_ref/<name>.html; more in README.md
+"Sources"), and choices no public source shows are marked [emu]/[assumed] and listed under "Assumed".
 
 Ids: the LSF job id is the Slurm job id (array: the Slurm array job id), so ids are
-unique, monotonically increasing integers (ref §1.7 item 1).
+unique, monotonically increasing integers (README.md).
 
 State lives under ``SPOOL`` (default /var/spool/remotejobs-emulators/lsf, mode 1777):
 ``jobs/<user>/`` is owned by that user (0755) and holds, per job, ``<id>.json`` (the
@@ -31,15 +31,15 @@ SPOOL = os.environ.get("LSF_EMU_SPOOL", "/var/spool/remotejobs-emulators/lsf")
 SLURM_BIN = os.environ.get("LSF_EMU_SLURM_BIN", "/usr/bin")
 HERE = os.path.dirname(os.path.realpath(__file__))
 
-#: LSF queue -> Slurm partition. ``normal`` is the default queue [emu].
+#: LSF queue -> Slurm partition. ``normal`` is the default queue (assumed: README).
 QUEUES = {"normal": "debug", "short": "short", "debug": "debug"}
 DEFAULT_QUEUE = "normal"
 
 FINAL = ("DONE", "EXIT")
-TERM_OWNER = "TERM_OWNER: job killed by owner"  # ref §1.2 / §1.4
+TERM_OWNER = "TERM_OWNER: job killed by owner"  # IBM 'About job states' / IBM bkill.1
 TERM_RUNLIMIT = "TERM_RUNLIMIT: job killed after reaching LSF run time limit"
 TERM_MEMLIMIT = "TERM_MEMLIMIT: job killed after reaching LSF memory usage limit"
-NEVER = "Dependency condition invalid or never satisfied"  # ref §1.1
+NEVER = "Dependency condition invalid or never satisfied"  # IBM bsub.1
 
 # Slurm pending reason -> LSF pending reason [emu: usual LSF wordings]
 PEND_REASONS = {
@@ -62,8 +62,8 @@ def hostname() -> str:
 
 
 def die(message: str, status: int = 255) -> NoReturn:
-    """Print ``message`` on stderr and exit (LSF commands exit 255 on errors, ref §1.1)."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """Print ``message`` on stderr and exit (LSF commands exit 255 on errors, IBM bsub.1)."""
+    sys.stderr.write(message.rstrip("\n") + "\n")  # format: lsb_perror, zjma/openlava lsbatch/lib/lsb.err.c
     sys.exit(status)
 
 
@@ -87,7 +87,7 @@ def read_conf(name: str) -> dict[str, str]:
 
 
 def clean_period() -> int:
-    """``CLEAN_PERIOD`` of lsb.params in seconds (ref §1.3: default 3600; 0 allowed)."""
+    """``CLEAN_PERIOD`` of lsb.params in seconds (IBM bjobs.1: default 3600; 0 allowed)."""
     try:
         return max(0, int(read_conf("lsb.params").get("CLEAN_PERIOD", "3600")))
     except ValueError:
@@ -95,7 +95,7 @@ def clean_period() -> int:
 
 
 def unit_for_limits() -> str:
-    """``LSF_UNIT_FOR_LIMITS`` of lsf.conf (ref §1.1 -M; the LSF 10 installer writes MB)."""
+    """``LSF_UNIT_FOR_LIMITS`` of lsf.conf (IBM bsub.1 -M; the LSF 10 installer writes MB)."""
     unit = read_conf("lsf.conf").get("LSF_UNIT_FOR_LIMITS", "MB").upper()
     return unit if unit in ("KB", "MB", "GB", "TB") else "MB"
 
@@ -269,7 +269,7 @@ def slurm_rows() -> dict[tuple[int, int], SlurmRow]:
         if proc.returncode == 0:
             break
         time.sleep(1)
-    else:  # never guess states from a failed query (ref §1.1: LSF's retry wording)
+    else:  # never guess states from a failed query (IBM bsub.1: LSF's retry wording)
         die("Cannot connect to LSF. Please wait ...\nLSF is down. Please wait ...")
     out = proc.stdout
     rows = {}
@@ -378,7 +378,7 @@ def needs_slurm(job: Job) -> bool:
 
 
 def views(jobs: list[Job], me: str, include_cleaned: bool = False) -> list[View]:
-    """Views of every element of ``jobs``, without those past CLEAN_PERIOD (ref §1.3).
+    """Views of every element of ``jobs``, without those past CLEAN_PERIOD (IBM bjobs.1).
 
     A finished element older than CLEAN_PERIOD is marked cleaned (by its owner) and then
     stays gone even if CLEAN_PERIOD grows again, as jobs leave mbatchd's memory for good.
@@ -415,7 +415,7 @@ def display_year() -> bool:
 
 
 def lsf_time(epoch: float | None, suffix: str = "") -> str:
-    """``%b %e %H:%M`` (ref §1.3: no year, space-padded day), or "" when unknown. With
+    """``%b %e %H:%M`` (IBM bjobs.1: no year, space-padded day), or "" when unknown. With
     LSB_DISPLAY_YEAR the year follows (``Jan  1 10:21 2010 L``): the shape BatchEuphoria, a
     client of real LSF, documents for ``bjobs -o`` times (TheRoddyWMS/BatchEuphoria,
     LSFJobManager.groovy parseTime) [assumed: that LSB_DISPLAY_YEAR is the switch for -o;
@@ -424,10 +424,3 @@ def lsf_time(epoch: float | None, suffix: str = "") -> str:
         return ""
     stamp = "%b %e %H:%M %Y" if display_year() else "%b %e %H:%M"
     return time.strftime(stamp, time.localtime(epoch)) + suffix
-
-
-def long_time(epoch: float) -> str:
-    """``Wed Oct 19 17:10:27`` as in bjobs -l (ref §1.3), with `` 2022`` appended under
-    LSB_DISPLAY_YEAR (IBM's LSB_DISPLAY_YEAR page, above)."""
-    stamp = "%a %b %e %H:%M:%S %Y" if display_year() else "%a %b %e %H:%M:%S"
-    return time.strftime(stamp, time.localtime(epoch))

@@ -1,8 +1,8 @@
-"""LSF emulator: the ``bjobs -o`` fields (ref §1.3 "Custom format").
+"""LSF emulator: the ``bjobs -o`` fields (IBM bjobs.1 "Custom format").
 
 Each field maps a :class:`_lsf_emu.View` to its text ("" when empty: bjobs prints ``-``
-in text and ``""`` in JSON). Names are case-insensitive; aliases from ref §1.3. Default
-column widths follow the LSF 10.1 bjobs -o documentation [mem].
+in text and ``""`` in JSON). Names are case-insensitive; aliases from IBM bjobs.1. Default
+column widths: assumed (IBM bjobs.1 gives a width to some fields only; README.md "Assumed").
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _finish(v: View) -> str:
         return emu.lsf_time(v.finish, " L")
     limit = _limit(v)
     if v.stat in ("RUN", "USUSP", "SSUSP") and v.start and limit:
-        return emu.lsf_time(v.start + limit, " L")  # run-limit estimate (ref §1.3)
+        return emu.lsf_time(v.start + limit, " L")  # run-limit estimate (IBM bjobs.1)
     return ""
 
 

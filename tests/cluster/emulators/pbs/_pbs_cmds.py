@@ -1,9 +1,10 @@
 """PBS emulator ``qstat`` and ``qdel`` (``qsub`` is in _pbs_qsub.py).
 
-qstat (openpbs:src/cmds/qstat.c, doc/man1/qstat.1B): ``-f`` full, ``-F json|dsv`` (with
+qstat (openpbs:src/cmds/qstat.c, doc/man1/qstat.1B): ``-f`` full, ``-F json`` (with
 ``-f``), ``-x`` adds finished jobs kept by job history, ``-t`` adds an array's subjobs,
 ``-w`` wide (no wrapping), ``-u`` filters users in the table. Per id: ``qstat: Unknown
 Job Id <id>`` (prt_job_err, PBSE_UNKJOBID); a finished job without ``-x``: ``qstat: <id>
+# openpbs:src/lib/Liblog/pbs_messages.c (PBSE_HISTJOBID)
 Job has finished, use -x or -H to obtain historical job information`` (PBSE_HISTJOBID);
 ``qstat: illegally formed job identifier: <id>``; the others still print; exit status the
 last error & 0xFF. ``-F`` without ``-f``, or an unknown option: usage, exit 2
@@ -71,7 +72,8 @@ def qstat(argv: list[str]) -> int:
     if not isinstance(parsed, str) and "F" in parsed[0]:
         parsed[0]["F"] = parsed[0]["F"].lower()  # qstat.c: strcasecmp(optarg, "json")
     if isinstance(parsed, str) or ("F" in parsed[0] and ("f" not in parsed[0]
-                                                         or parsed[0]["F"] not in ("json", "dsv"))):
+                                                         or parsed[0]["F"] != "json")):
+        # assumed: glibc getopt wording (docstring)
         sys.stderr.write(f"qstat: {parsed}\n" if isinstance(parsed, str) else "")
         sys.stderr.write(_QSTAT_USAGE)
         return 2
@@ -79,6 +81,7 @@ def qstat(argv: list[str]) -> int:
     try:
         jobs = view.collect()
     except RuntimeError as exc:
+        # openpbs:src/lib/Libpbs/pbsD_connect.c; baw-server capture (golden/real)
         return emu.fail("qstat", f"cannot connect to server {emu.server_name()} (errno=15010) ({exc})", 1)
     history = "x" in opts or "H" in opts
     rc = 0
@@ -88,13 +91,16 @@ def qstat(argv: list[str]) -> int:
         for text in operands:
             jid = emu.JobId.parse(text)
             if jid is None:
+                # openpbs:src/cmds/qstat.c (get_server)
                 rc = emu.fail("qstat", f"illegally formed job identifier: {text}", 1)
                 continue
             found = by_id.get(jid.full())
             if found is None:
+                # openpbs:src/cmds/qstat.c prt_job_err; pbs_messages.c
                 rc = emu.fail("qstat", f"Unknown Job Id {jid.full()}", emu.exit_code(emu.PBSE_UNKJOBID))
                 continue
             if found["attrs"]["job_state"] in ("F", "X") and not history:
+                # openpbs:src/lib/Liblog/pbs_messages.c (PBSE_HISTJOBID)
                 rc = emu.fail("qstat", f"{jid.full()} Job has finished, use -x or -H to obtain "
                               "historical job information", emu.exit_code(emu.PBSE_HISTJOBID))
                 continue
@@ -119,38 +125,45 @@ def qstat(argv: list[str]) -> int:
 def qdel(argv: list[str]) -> int:
     parsed = _parse(argv, "x", "W")
     if isinstance(parsed, str) or not parsed[1]:
+        # openpbs:src/cmds/qdel.c usage
         sys.stderr.write("usage:\n\tqdel [-W force|suppress_email=X] [-x] job_identifier...\n"
                          "\tqdel --version\n")
         return 2
     try:
         jobs = {v["id"]: v for v in view.collect()}
     except RuntimeError as exc:
+        # openpbs:src/cmds/qdel.c
         return emu.fail("qdel", f"Couldn't connect to cluster: {emu.server_name()} ({exc})", 1)
     me = emu.me()
     rc = 0
     for text in parsed[1]:
         jid = emu.JobId.parse(text)
         if jid is None:
-            rc = emu.fail("qdel", f"illegally formed job identifier: {text}", 1)
+            rc = emu.fail("qdel", f"illegally formed job identifier: {text}", 1)  # openpbs:src/cmds/qdel.c
             continue
         job = jobs.get(jid.full())
         if job is None:
+            # openpbs:src/cmds/qdel.c process_deljobstat
             rc = emu.fail("qdel", f"Unknown Job Id {jid.full()}", emu.exit_code(emu.PBSE_UNKJOBID))
             continue
         attrs = job["attrs"]
         if str(attrs["Job_Owner"]).split("@")[0] != me:
+            # openpbs:src/lib/Liblog/pbs_messages.c (PBSE_PERM)
             rc = emu.fail("qdel", f"Unauthorized Request  {jid.full()}", emu.exit_code(emu.PBSE_PERM))
         elif attrs["job_state"] == "F":
+            # openpbs:src/lib/Liblog/pbs_messages.c (PBSE_HISTJOBID)
             rc = emu.fail("qdel", f"Job has finished {jid.full()}", emu.exit_code(emu.PBSE_HISTJOBID))
         elif attrs["job_state"] == "X":
+            # openpbs:src/lib/Liblog/pbs_messages.c
             rc = emu.fail("qdel", f"Request invalid for finished array subjob {jid.full()}",
                           emu.exit_code(emu.PBSE_NOHISTARRAYSUBJOB))
         elif attrs["job_state"] == "E":
+            # openpbs:src/lib/Liblog/pbs_messages.c (PBSE_BADSTATE)
             rc = emu.fail("qdel", f"Request invalid for state of job {jid.full()}",
                           emu.exit_code(emu.PBSE_BADSTATE))
         else:
             target = str(jid.seq) if not jid.index else f"{jid.seq}_{jid.index}"
             done = emu.slurm("scancel", target)
             if done.returncode != 0:
-                rc = emu.fail("qdel", f"{done.stderr.strip()} {jid.full()}", 1)  # [assumed]
+                rc = emu.fail("qdel", f"{done.stderr.strip()} {jid.full()}", 1)  # assumed: wording (README)
     return rc

@@ -76,7 +76,7 @@ def me() -> str:
 
 
 def fail(program: str, message: str, status: int) -> int:
-    sys.stderr.write(f"{program}: {message}\n")
+    sys.stderr.write(f"{program}: {message}\n")  # format: openpbs:src/cmds/qdel.c, qstat.c ("<cmd>: <text>")
     return status
 
 
@@ -217,7 +217,7 @@ def pbs_exit(job: dict[str, Any]) -> int | None:
     if state == "OUT_OF_MEMORY":
         return JOB_EXEC_KILL_MEM
     if state in ("NODE_FAIL", "BOOT_FAIL"):
-        return JOB_EXEC_FAIL1  # [assumed] the closest JOB_EXEC code
+        return JOB_EXEC_FAIL1  # assumed: the closest JOB_EXEC code
     raw = int(job.get("exit_code") or 0)
     if state == "CANCELLED" and raw == 0:
         return None  # deleted before its shell reported anything

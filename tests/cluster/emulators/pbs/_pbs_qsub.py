@@ -21,7 +21,7 @@ Behaviour (openpbs:src/cmds/qsub.c, qsub_sup.c, doc/man1/qsub.1B):
 - success: the id and a newline on stdout (``N.server``, ``N[].server`` with ``-J``);
 - errors: ``qsub: <message>`` on stderr (``qsub: Unknown queue``, exit 170 = PBSE_UNKQUE
   & 0xFF); an option error prints the usage and exits 2 (``print_usage``); a bad ``-J``
-  ``qsub: illegal -J value`` [assumed exit 2, as for the other option errors];
+  ``qsub: illegal -J value`` [assumed exit 2, as for the other option errors];  # openpbs:src/cmds/qsub.c
 - the job runs in the user's home directory (PBS_O_WORKDIR holds the submit directory)
   and sees PBS_JOBID, PBS_JOBNAME, PBS_QUEUE, PBS_ENVIRONMENT=PBS_BATCH, PBS_NODEFILE,
   PBS_O_* and, in a subjob, PBS_ARRAY_INDEX / PBS_ARRAY_ID
@@ -74,7 +74,7 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
                 if not value:
                     i += 1
                     if i >= len(argv):
-                        raise ValueError(f"option requires an argument -- '{letter}'")
+                        raise ValueError(f"option requires an argument -- '{letter}'")  # glibc getopt wording
                     value = argv[i]
                 opts.append((letter, value))
                 break
@@ -82,7 +82,7 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
                 opts.append((letter, ""))
                 j += 1
                 continue
-            raise ValueError(f"invalid option -- '{letter}'")
+            raise ValueError(f"invalid option -- '{letter}'")  # glibc getopt wording
         i += 1
     return opts, argv[i:]
 
@@ -212,7 +212,7 @@ def main(argv: list[str]) -> int:
     try:
         cli, rest = _getopt(argv)
     except ValueError as exc:
-        sys.stderr.write(f"qsub: {exc}\n{_USAGE}")
+        sys.stderr.write(f"qsub: {exc}\n{_USAGE}")  # openpbs:src/cmds/qsub.c usage
         return 2
     if rest:
         try:
@@ -240,13 +240,13 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
     if array is not None:
         match = re.fullmatch(r"(\d+)-(\d+)(?::(\d+))?(?:%([1-9]\d*))?", array)
         if not match or int(match.group(1)) >= int(match.group(2)):
-            sys.stderr.write(f"qsub: illegal -J value\n{_USAGE}")
+            sys.stderr.write(f"qsub: illegal -J value\n{_USAGE}")  # openpbs:src/cmds/qsub.c
             return 2
         array, _, limit = array.partition("%")
     try:
         resources = _resources(opts["l"])
     except ValueError:
-        sys.stderr.write(f"qsub: illegal -l value\n{_USAGE}")
+        sys.stderr.write(f"qsub: illegal -l value\n{_USAGE}")  # openpbs:src/cmds/qsub.c
         return 2
     queue = opts.get("q", "").split("@")[0] or emu.DEFAULT_QUEUE
     chunks, ncpus, mem = resources.pop("_chunks"), resources.pop("_ncpus"), resources.pop("_mem")
@@ -336,10 +336,10 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         text = (done.stderr + done.stdout).strip()
         if "partition" in text.lower():
             return emu.fail("qsub", "Unknown queue", emu.exit_code(emu.PBSE_UNKQUE))
-        if "dependency" in text.lower():  # [assumed] the server's answer to a bad depend id
+        if "dependency" in text.lower():  # assumed: the server's answer to a bad depend id
             return emu.fail("qsub", f"Unknown Job Id {depend}", emu.exit_code(emu.PBSE_UNKJOBID))
         detail = text.splitlines()[-1] if text else "unknown error"
-        return emu.fail("qsub", detail.removeprefix("sbatch: error: "), 1)  # [assumed]
+        return emu.fail("qsub", detail.removeprefix("sbatch: error: "), 1)  # assumed: wording (README)
     seq = int(done.stdout.strip().split(";")[0])
 
     def shown(path: str) -> str:
@@ -360,5 +360,5 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
     }
     emu.save_record(record)
     if "z" not in opts:
-        print(emu.JobId(seq, "" if array else None).full())
+        print(emu.JobId(seq, "" if array else None).full())  # openpbs:src/cmds/qsub.c (prints the new id)
     return 0

@@ -1,18 +1,24 @@
 """Torque emulator ``qstat`` and ``qdel`` (``qsub`` is in _torque_qsub.py).
 
-From the project's earlier notes (section numbers below; not part of this repository; the
-public source of each message is listed in README.md, "Sources" and "Assumed"):
+Sources: Torque's own commands (github.com/adaptivecomputing/torque ``src/cmds/qstat.c``, ``src/cmds/qdel.c``,
+``src/include/pbs_error_db.h``); each message's source is listed in README.md ("Sources"),
+and what none shows is marked ``# assumed:`` and listed under "Assumed":
 
-- 2.2 qstat: default table, ``-f`` (``-1`` unwrapped), ``-x`` XML (implies -f), ``-t``
+- qstat (``qstat.c``): default table, ``-f`` (``-1`` unwrapped), ``-x`` XML (implies -f), ``-t``
   expands array elements (array parents show as ``N[]``). Unknown ids print
+  # torque: src/include/pbs_error_db.h
   ``qstat: Unknown Job Id Error <id>`` on stderr while known ids still print, and the exit
+  # torque: src/cmds/qalter.c, qchkpt.c
   status is 153 (PBSE_UNKJOBID 15001 & 0xFF); ``qstat: illegally formed job identifier:``
   for malformed ids. Invalid options: getopt's ``invalid option -- 'c'`` and usage, exit 2.
-- 2.3 qdel: silent success; unknown id ``qdel: nonexistent job id: <id>`` (Torque 5.1+/6)
+# torque: src/cmds/qdel.c
+- qdel (``qdel.c``): silent success; unknown id ``qdel: nonexistent job id: <id>`` (Torque 5.1+/6)
   with exit 153. Not verified by the reference, reproduced from Torque's error table
   (pbs_error.h / pbs_error_db.h): a job already completed (still kept) answers
+  # torque: pbs_error_db.h (PBSE_BADSTATE), svr_chk_owner.c
   ``qdel: Request invalid for state of job MSG=invalid state for job - COMPLETE <id>``
   with exit 168 (PBSE_BADSTATE 15016), another user's job
+  # torque: src/include/pbs_error_db.h, pbs_messages.c
   ``qdel: Unauthorized Request  MSG=operation not permitted <id>`` with exit 159
   (PBSE_PERM 15007).
 """
@@ -68,12 +74,13 @@ def _parse_flags(argv: list[str], flags: str, with_arg: str
 def qstat(argv: list[str]) -> int:
     parsed = _parse_flags(argv, "fx1tanisrGMeR", "uW")
     if isinstance(parsed, str):
-        sys.stderr.write(f"qstat: {parsed}\n{_QSTAT_USAGE}")
+        sys.stderr.write(f"qstat: {parsed}\n{_QSTAT_USAGE}")  # assumed: glibc getopt wording (README Assumed)
         return 2
     opts, ids = parsed
     try:
         jobs = view.collect(expand_arrays="t" in opts)
     except RuntimeError as exc:
+        # torque: src/cmds/qalter.c wording (README Assumed)
         return emu.fail("qstat", f"cannot connect to server {emu.server_name()} ({exc})", 1)
     rc = 0
     if ids:
@@ -82,6 +89,7 @@ def qstat(argv: list[str]) -> int:
         for text in ids:
             jid = emu.JobId.parse(text)
             if jid is None:
+                # torque: src/cmds/qalter.c, qchkpt.c
                 sys.stderr.write(f"qstat: illegally formed job identifier: {text}\n")
                 rc = 1
                 continue
@@ -89,7 +97,7 @@ def qstat(argv: list[str]) -> int:
             if found is None and jid.index == "" and not any(v["seq"] == jid.seq for v in jobs):
                 found = None
             if found is None:
-                sys.stderr.write(f"qstat: Unknown Job Id Error {jid.full()}\n")
+                sys.stderr.write(f"qstat: Unknown Job Id Error {jid.full()}\n")  # torque: src/include/pbs_error_db.h
                 rc = emu.exit_code(emu.PBSE_UNKJOBID)
                 continue
             chosen.append(found)
@@ -112,6 +120,7 @@ def qdel(argv: list[str]) -> int:
     parsed = _parse_flags(argv, "p", "Wmt")
     if isinstance(parsed, str) or not parsed[1]:
         problem = parsed if isinstance(parsed, str) else "job identifier required"
+        # torque: src/cmds/qdel.c usage
         sys.stderr.write(f"qdel: {problem}\nusage: qdel [{{ -a | -p | -t | -W delay | -m "
                          "message}] <JOBID>[ <JOBID>]|'all'|'ALL'\n")
         return 2
@@ -119,24 +128,28 @@ def qdel(argv: list[str]) -> int:
     try:
         jobs = {v["id"]: v for v in view.collect(expand_arrays=True)}
     except RuntimeError as exc:
+        # torque: src/cmds/qalter.c wording (README Assumed)
         return emu.fail("qdel", f"cannot connect to server {emu.server_name()} ({exc})", 1)
     me = emu.me()
     rc = 0
     for text in ids:
         jid = emu.JobId.parse(text)
         if jid is None:
-            rc = emu.fail("qdel", f"illegally formed job identifier: {text}", 1)
+            rc = emu.fail("qdel", f"illegally formed job identifier: {text}", 1)  # torque: src/cmds/qalter.c, qchkpt.c
             continue
         job = jobs.get(jid.full())
         if job is None:
+            # torque: src/cmds/qdel.c
             rc = emu.fail("qdel", f"nonexistent job id: {text}", emu.exit_code(emu.PBSE_UNKJOBID))
             continue
         attrs = job["attrs"]
         if str(attrs["Job_Owner"]).split("@")[0] != me:
+            # torque: src/include/pbs_error_db.h, pbs_messages.c
             rc = emu.fail("qdel", f"Unauthorized Request  MSG=operation not permitted {jid.full()}",
                           emu.exit_code(emu.PBSE_PERM))
             continue
         if attrs["job_state"] == "C":
+            # torque: pbs_error_db.h (PBSE_BADSTATE), svr_chk_owner.c
             rc = emu.fail("qdel", "Request invalid for state of job MSG=invalid state for job - "
                           f"COMPLETE {jid.full()}", emu.exit_code(emu.PBSE_BADSTATE))
             continue
@@ -144,5 +157,5 @@ def qdel(argv: list[str]) -> int:
         done = emu.slurm("scancel", target)
         if done.returncode != 0:
             detail = done.stderr.strip().removeprefix("scancel: error: ")
-            rc = emu.fail("qdel", f"{detail} {jid.full()}", 1)
+            rc = emu.fail("qdel", f"{detail} {jid.full()}", 1)  # assumed: Slurm refusal relayed (README Assumed)
     return rc

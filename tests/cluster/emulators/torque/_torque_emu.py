@@ -1,18 +1,18 @@
 """Torque emulator core: server state, Slurm queries and the Torque view of a job.
 
 The emulator speaks Torque 6 (Adaptive Computing) on the outside and runs every job on
-the real Slurm underneath. Section numbers below ("2.2") are those of the project's earlier
-notes, which are not part of this repository; the public source of each fact is listed in
-README.md ("Sources"), and what none shows under "Assumed":
+the real Slurm underneath. Sources: github.com/adaptivecomputing/torque (``src/cmds/qsub_functions.c``,
+``src/cmds/qstat.c``, ``src/include/pbs_job.h``) and the real outputs listed in README.md
+("Sources"); what none shows is listed under "Assumed":
 
-- ids are ``N.<server>`` (arrays ``N[].<server>``, elements ``N[i].<server>``), 2.1/2.2;
+- ids are ``N.<server>`` (arrays ``N[].<server>``, elements ``N[i].<server>``) (qsub_functions.c, qstat.c);
   N is the Slurm job id (array: the Slurm array job id), the server the short hostname;
-- states C/E/H/Q/R/S/W (2.2 "States"), ``exit_status`` once a job completes (2.2);
+- states C/E/H/Q/R/S/W (``pbs_job.h``), ``exit_status`` once a job completes (real outputs);
 - finished jobs stay in C for ``keep_completed`` seconds, then qstat answers
-  "Unknown Job Id" (2.2 "Finished-job visibility"); 0 makes them vanish at once;
+  "Unknown Job Id" (Torque's ``keep_completed`` server attribute); 0 makes them vanish at once;
 - a job killed for its walltime reports ``exit_status = -11`` (JOB_EXEC_OVERLIMIT_WT,
   Torque 6.1.2 "Job Exit Status" page / Adaptive Computing KB "exit codes"), a job whose
-  shell died of signal S reports 256+S (2.2, [mem] in the reference).
+  shell died of signal S reports 256+S (# assumed: listed in README.md "Assumed").
 
 State lives in ``/var/spool/remotejobs-emulators/torque`` (``TORQUE_EMU_SPOOL`` overrides):
 
@@ -77,7 +77,7 @@ def me() -> str:
 
 
 def fail(program: str, message: str, status: int) -> int:
-    sys.stderr.write(f"{program}: {message}\n")
+    sys.stderr.write(f"{program}: {message}\n")  # format: torque src/cmds/qdel.c ("<cmd>: <text>")
     return status
 
 

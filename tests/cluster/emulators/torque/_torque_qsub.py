@@ -1,7 +1,7 @@
 """Torque emulator ``qsub``: Torque options and ``#PBS`` directives -> one ``sbatch`` call.
 
-Behaviour from section 2.1 of the project's earlier notes (not in this repository; public
-sources: README.md):
+Behaviour from Torque's ``src/cmds/qsub_functions.c`` (github.com/adaptivecomputing/torque; each option's
+source in README.md "Sources"):
 
 - ``qsub [opts] [script]``; without a script the job is read from stdin and named ``STDIN``,
   otherwise it is named after the script's basename; ``#PBS`` directives are read from the
@@ -68,7 +68,7 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
                 if not value:
                     i += 1
                     if i >= len(argv):
-                        raise ValueError(f"option requires an argument -- '{letter}'")
+                        raise ValueError(f"option requires an argument -- '{letter}'")  # glibc getopt wording
                     value = argv[i]
                 opts.append((letter, value))
                 break
@@ -76,7 +76,7 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
                 opts.append((letter, ""))
                 j += 1
                 continue
-            raise ValueError(f"invalid option -- '{letter}'")
+            raise ValueError(f"invalid option -- '{letter}'")  # glibc getopt wording
         i += 1
     return opts, argv[i:]
 
@@ -172,16 +172,16 @@ def main(argv: list[str]) -> int:
     try:
         cli, rest = _getopt(argv)
     except ValueError as exc:
-        sys.stderr.write(f"qsub: {exc}\n{_USAGE}")
+        sys.stderr.write(f"qsub: {exc}\n{_USAGE}")  # torque: src/cmds/qsub_functions.c usage
         return 2
     if any(letter == "I" for letter, _ in cli):
-        return emu.fail("qsub", "interactive jobs are not supported by this emulator", 1)  # [assumed] (README)
+        return emu.fail("qsub", "interactive jobs are not supported by this emulator", 1)  # assumed: (README)
     if rest:
         try:
             with open(rest[0], encoding="utf-8", errors="surrogateescape") as handle:
                 script = handle.read()
         except OSError as exc:
-            return emu.fail("qsub", f"script file '{rest[0]}' cannot be loaded - "
+            return emu.fail("qsub", f"script file '{rest[0]}' cannot be loaded - "  # torque: src/cmds/qsub_functions.c
                             f"{exc.strerror or 'No such file or directory'}", 1)
         default_name = os.path.basename(rest[0])
     else:
@@ -237,6 +237,7 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         if not -1024 <= priority <= 1023:
             raise ValueError(opts["p"])
     except ValueError:
+        # torque: src/include/pbs_error_db.h
         return emu.fail("qsub", "submit error (Illegal attribute or resource value  "
                         f"Resource_List {','.join(opts['l'])})", emu.exit_code(emu.PBSE_BADATVAL))
     queue = opts.get("q", "").split("@")[0]
@@ -317,9 +318,11 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
         os.unlink(script_path)
         text = (done.stderr + done.stdout).strip()
         if "partition" in text.lower():
+            # torque: pbs_error_db.h (PBSE_UNKQUE), req_stat.c
             return emu.fail("qsub", "submit error (Unknown queue MSG=cannot locate queue)",
                             emu.exit_code(emu.PBSE_UNKQUE))
         detail = text.splitlines()[-1] if text else "unknown error"
+        # assumed: Slurm refusal relayed (README Assumed)
         return emu.fail("qsub", f"submit error ({detail.removeprefix('sbatch: error: ')})", 1)
     seq = int(done.stdout.strip().split(";")[0])
     unpct = {"%A-%a": f"{seq}-", "%j": str(seq), "%%": "%"}
@@ -341,5 +344,5 @@ def _submit(opts: dict[str, Any], script: str, default_name: str, submit_args: s
     }
     emu.save_record(record)
     if "z" not in opts:
-        print(emu.JobId(seq, "" if array else None).full())
+        print(emu.JobId(seq, "" if array else None).full())  # torque: src/cmds/qsub_functions.c (prints the new id)
     return 0

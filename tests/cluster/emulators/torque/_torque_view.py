@@ -1,7 +1,7 @@
 """Torque emulator: the jobs the server shows and their three output formats.
 
-Formats follow section 2.2 of the project's earlier notes (not in this repository; public
-sources: README.md):
+Formats follow Torque's ``src/cmds/qstat.c`` (github.com/adaptivecomputing/torque; real outputs and
+each format's source in README.md "Sources"):
 
 - default table: ``Job ID`` column 25 wide, Name 16 (longer names shown as ``...`` +
   tail), User 15, ``Time Use`` 8 right-aligned (``0`` when no cput), state letter, queue;
