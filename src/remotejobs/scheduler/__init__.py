@@ -2,9 +2,9 @@
 
 from remotejobs.scheduler.batch import BatchResource, BatchSettings
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
+from remotejobs.scheduler.probes import ProbeAnswer, ProbeMemory, StatusProbe, format_probes
 
 __all__ = [
-    "BatchResource", "BatchSettings", "Command", "ProbeMemory", "SchedulerDialect", "ScriptContext",
-    "StatusProbe",
+    "BatchResource", "BatchSettings", "Command", "ProbeAnswer", "ProbeMemory", "SchedulerDialect", "ScriptContext",
+    "StatusProbe", "format_probes",
 ]
