@@ -72,7 +72,7 @@ class PacService:
             # input files only as uploaded file params (IBMSpectrumComputing/lsf-faas,
             # src/lsf_faas/lsflib.py submitJob: COMMANDTORUN 'python3 lsf_faas.py', INPUT_FILE
             # '<script>,upload'); the command runs as a shell command line in the job
-            # directory, as a bsub command does [assumed]. No source sends it a plain INPUT_FILE.
+            # directory, as a bsub command does (assumed: README). No source sends it a plain INPUT_FILE.
             if "INPUT_FILE" in params and "INPUT_FILE" not in uploads:
                 raise Refused("The parameter INPUT_FILE of application generic must be an "
                               "uploaded file.")  # assumed: wording
