@@ -59,4 +59,9 @@ def cluster_users(cluster: dict[str, Any], secret_sentinel: Sentinel) -> list[di
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("REMOTEJOBS_STATE_DIR", str(Path(config.rootpath) / ".pytest_state"))
+    """State (local jobs, workflow journals, sessions) under .pytest_state; each pytest-xdist
+    worker (``make test`` runs several) gets its own subdirectory, as separate runs would."""
+    base = os.environ.setdefault("REMOTEJOBS_STATE_DIR", str(Path(config.rootpath) / ".pytest_state"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # the controller's value, inherited
+        os.environ["REMOTEJOBS_STATE_DIR"] = str(Path(base) / worker)

@@ -27,7 +27,9 @@ from remotejobs.testing.cmdlines import CmdlineWatcher
 from remotejobs.testing.hostile import check_hostile_inputs
 from remotejobs.testing.sentinel import Sentinel
 
-pytestmark = pytest.mark.cluster
+# serial (make test runs it after the parallel phase): jobs with hostile names and a PAC
+# emulator that crashes or answers slowly must not meet the other tests' listings and timeouts.
+pytestmark = [pytest.mark.cluster, pytest.mark.serial]
 
 #: The job name each backend documents the scheduler gets (its dialect's own function).
 NAMES: dict[str, Callable[[str], str]] = {

@@ -176,3 +176,21 @@ def _check_run(tmp_path: Path, shared: Path, exposed: Path) -> None:
     assert SECOND not in run.stdout + run.stderr + json.dumps(board)
     assert "LEAK of a token in a log record" in run.stdout  # reported, redacted
     scoreboard.record("leaks planted and caught (self-test)")
+
+
+def test_a_second_phase_adds_to_the_first_phases_scoreboard(tmp_path: Path) -> None:
+    """``make test`` runs the parallel tests, then the ``serial`` ones with ``--scoreboard-add``:
+    the JSON and the table then hold both phases (a leak of the first phase included)."""
+    first, _ = _run_pytest(tmp_path, "import logging\nfrom remotejobs.testing import scoreboard\n"
+                           f"SECRET = {SECRET!r}\n"
+                           "def test_one(secret_sentinel):\n"
+                           "    scoreboard.record('hypothesis examples', 3)\n"
+                           "    secret_sentinel.plant(SECRET, 'token')\n"
+                           "    logging.getLogger('remotejobs.x').info('token %s', SECRET)\n")
+    assert first.returncode == 1, first.stdout + first.stderr
+    second, board = _run_pytest(tmp_path, "from remotejobs.testing import scoreboard\n"
+                                "def test_two():\n"
+                                "    scoreboard.record('hypothesis examples', 2)\n", "--scoreboard-add")
+    assert second.returncode == 0 and "both phases" in second.stdout, second.stdout + second.stderr
+    assert board["counts"]["hypothesis examples"] == 5 and board["counts"]["leaks found"] == 1, board
+    assert len(board["leaks"]) == 1 and SECRET not in json.dumps(board) + second.stdout

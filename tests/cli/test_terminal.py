@@ -10,6 +10,7 @@ import re
 import select
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from tests.cli.conftest import EXE, Cli
 
 
 def run_in_pty(argv: list[str], env: dict[str, str], answers: dict[bytes, bytes] | None = None,
-               timeout: float = 120) -> tuple[int, bytes]:
+               timeout: float = 120, on_output: Callable[[bytes], None] | None = None) -> tuple[int, bytes]:
     """Run ``argv`` with a pseudo-terminal as its stdin/stdout/stderr; when the output
-    so far ends with a key of ``answers``, type its value. Returns (status, output)."""
+    so far ends with a key of ``answers``, type its value; ``on_output`` sees the output so
+    far after each read. Returns (status, output)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True,
                             start_new_session=True)
@@ -39,6 +41,8 @@ def run_in_pty(argv: list[str], env: dict[str, str], answers: dict[bytes, bytes]
                 if not chunk:
                     break
                 output += chunk
+                if on_output is not None:
+                    on_output(output)
                 for prompt in list(pending):
                     if output.rstrip().endswith(prompt):
                         os.write(leader, pending.pop(prompt))
@@ -56,10 +60,18 @@ def test_status_watch_redraws_in_place_until_the_job_ends(tmp_path: Path) -> Non
     config = tmp_path / "config.toml"
     config.write_text(f'[resources.box]\nbackend = "local"\nstate_dir = "{tmp_path / "state"}"\n')
     env = {**os.environ, "REMOTEJOBS_CONFIG": str(config), "TERM": "xterm", "COLUMNS": "120"}
+    flag = tmp_path / "seen-running"  # the job ends once the watch has shown it RUNNING (no fixed sleep)
     submitted = subprocess.run([EXE, "-r", "box", "submit", "-J", "watched", "--json", "--", "/bin/sh", "-c",
-                                "sleep 2"], capture_output=True, text=True, env=env, check=True)
+                                f"until [ -e '{flag}' ]; do sleep 0.1; done"],
+                               capture_output=True, text=True, env=env, check=True)
     job_id = json.loads(submitted.stdout)["id"]
-    status, output = run_in_pty([EXE, "-r", "box", "status", job_id, "--watch", "--interval", "0.2"], env)
+
+    def release(output: bytes) -> None:
+        if b"RUNNING" in output:
+            flag.touch()
+
+    status, output = run_in_pty([EXE, "-r", "box", "status", job_id, "--watch", "--interval", "0.2"], env,
+                                on_output=release)
     text = output.decode(errors="replace")
     assert status == 0, text
     assert "RUNNING" in text and "COMPLETED" in text  # the same row, first running, then ended

@@ -87,7 +87,8 @@ def test_park_runs_reruns_nothing_and_reruns_only_dependents(park: Any) -> None:
     assert {k: v["job"] for k, v in again.items()} == {k: v["job"] for k, v in first.items()}
     # The script's own time, after the interpreter started and imported remotejobs (which
     # alone can take seconds on a loaded machine).
-    assert rerun < 1.0, f"rerun took {rerun:.2f} s (process {wall:.1f} s; first run {took:.1f} s)"
+    # Relative to the first run (which waits for five jobs), not absolute: the machine may be loaded.
+    assert rerun < max(1.0, took / 5), f"rerun took {rerun:.2f} s (process {wall:.1f} s; first run {took:.1f} s)"
     park.model.write_text("MODEL = 2\n")
     changed = _steps(park())
     changed.pop("script")

@@ -24,7 +24,9 @@ from remotejobs.models import JobSpec, JobState
 from remotejobs.testing import scoreboard
 from remotejobs.testing.faults import count_fault
 
-pytestmark = pytest.mark.cluster
+# serial (make test runs it after the parallel phase): jobs with hostile names and a PAC
+# emulator that crashes or answers slowly must not meet the other tests' listings and timeouts.
+pytestmark = [pytest.mark.cluster, pytest.mark.serial]
 
 
 def _open(pac: PacEmulator, tls: TlsFiles, users: list[tuple[str, str]], **extra: Any) -> LsfWebResource:

@@ -16,7 +16,9 @@ from remotejobs_lsf_web import LsfWebResource
 
 from remotejobs.testing.hostile import check_hostile_inputs
 
-pytestmark = pytest.mark.cluster
+# serial (make test runs it after the parallel phase): jobs with hostile names and a PAC
+# emulator that crashes or answers slowly must not meet the other tests' listings and timeouts.
+pytestmark = [pytest.mark.cluster, pytest.mark.serial]
 
 
 def test_hostile_values_reach_jobs_verbatim_or_are_refused(

@@ -135,6 +135,12 @@ _WORKER_LEAKS = pytest.StashKey[list[Leak]]()
 _CMDLINES = pytest.StashKey[Any]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--scoreboard-add", action="store_true", default=False,
+                     help="add this run's counts and leaks to the scoreboard.json an earlier run wrote "
+                          "(a second phase of one test run: make test's serial tests after the parallel ones)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     sentinel = Sentinel()
     config.stash[_KEY] = sentinel
@@ -227,20 +233,29 @@ def pytest_testnodedown(node: object, error: object) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if getattr(config, "workeroutput", None) is not None:
         return
-    leaks = config.stash.get(_LEAKS, [])
+    leaks = [list(leak) for leak in config.stash.get(_LEAKS, [])]
     counts = scoreboard.counts()
     counts.setdefault("leaks found", len(leaks))
-    terminalreporter.section("attack scoreboard (issue 10)")
+    state = Path(os.environ.get("REMOTEJOBS_STATE_DIR") or Path(config.rootpath) / ".pytest_state")
+    title = "attack scoreboard (issue 10)"
+    if config.getoption("scoreboard_add", False):
+        try:
+            earlier = json.loads((state / "scoreboard.json").read_text())
+            for kind, n in earlier["counts"].items():
+                counts[kind] = counts.get(kind, 0) + int(n)
+            counts, leaks = dict(sorted(counts.items())), [list(leak) for leak in earlier["leaks"]] + leaks
+            title += ", both phases"
+        except (OSError, ValueError, KeyError, TypeError):
+            terminalreporter.write_line(f"no earlier scoreboard.json in {state}: this phase only")
+    terminalreporter.section(title)
     width = max(len(k) for k in counts)
     for kind, n in counts.items():
         failed = n and kind in scoreboard.MUST_BE_ZERO
         terminalreporter.write_line(f"{kind:<{width}}  {n:>9}" + ("  MUST BE ZERO" if failed else ""), red=bool(failed))
     for where, kind, text in leaks[:20]:
         terminalreporter.write_line(f"LEAK of a {kind} in {where}: {text!r}", red=True)
-    state = Path(os.environ.get("REMOTEJOBS_STATE_DIR") or Path(config.rootpath) / ".pytest_state")
     try:
         state.mkdir(parents=True, exist_ok=True)
-        (state / "scoreboard.json").write_text(json.dumps(
-            {"counts": counts, "leaks": [list(leak) for leak in leaks]}, indent=2) + "\n")
+        (state / "scoreboard.json").write_text(json.dumps({"counts": counts, "leaks": leaks}, indent=2) + "\n")
     except OSError as exc:
         terminalreporter.write_line(f"scoreboard not written to {state}: {exc.strerror}")
