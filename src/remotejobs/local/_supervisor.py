@@ -90,6 +90,11 @@ def run(job_dir: Path) -> dict[str, Any]:
     leader = procs[0]
     write_json(job_dir / STARTED, {"pid": os.getpid(), "pgid": leader.pid, "start_time": _now()})
     signal.signal(signal.SIGTERM, lambda *_: _stop(leader))
+    # A canceller touches CANCEL, then reads STARTED to find the group to signal; this side
+    # writes STARTED, then reads CANCEL. Whichever order they interleave in, one of the two
+    # sees the other's file, so a cancel that came before STARTED existed is not lost.
+    if (job_dir / CANCEL).exists():
+        _stop(leader)
     walltime = spec.get("walltime")
     deadline = None if walltime is None else _now() + walltime
     timed_out = False
