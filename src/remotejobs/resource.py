@@ -105,6 +105,10 @@ class ComputeResource(ABC, Generic[SettingsT_co]):
     spec_fields: ClassVar[frozenset[str]] = frozenset()
     #: Whether ``JobSpec.pre_launch``/``post_launch`` are honoured (refused otherwise).
     launch_steps: ClassVar[bool] = False
+    #: The :class:`~remotejobs.models.Dependency` conditions the scheduler can wait on
+    #: itself (with :attr:`Capability.DEPENDENCIES`); a workflow condition needing another
+    #: is held by the client instead (see :func:`remotejobs.workflow.conditions.native_dependency`).
+    dependency_conditions: ClassVar[frozenset[str]] = frozenset({"afterok", "afterany", "afternotok", "after"})
     #: How an array element's id is written: ``{id}`` the array's id, ``{index}`` the
     #: element's index (``"{id}_{index}"`` on Slurm); None when elements have no own id.
     array_element_format: ClassVar[str | None] = None

@@ -7,7 +7,7 @@ pending. Needs ``tests/cluster/up``; about a minute (the walltime test waits ~5 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from remotejobs_sge import SgeResource, SgeSettings
 from remotejobs.errors import InvalidJobSpecError
 from remotejobs.models import Dependency, JobSpec, JobState
 from remotejobs.testing import ContractEnv, ResourceContract
+from remotejobs.workflow.steps import Step
 
 pytestmark = pytest.mark.cluster
 
@@ -90,6 +91,18 @@ class TestSgeOverSSH(ResourceContract):
         assert before.end_time <= done.start_time, (before, done)
         with pytest.raises(InvalidJobSpecError, match="afterany"):
             session.submit(_sh("true", depends_on=Dependency(job_ids=(first.id,))))
+
+    def test_condition_hold_jid_cannot_say_is_held_by_the_client(
+        self, session: SgeResource, contract_env: ContractEnv
+    ) -> None:
+        # -hold_jid says only "ended": a.done is held by the client, not refused. The first
+        # job waits for a begin time an hour away, so it is surely undecided when asked.
+        first = session.submit(_sh("true", name="rj-sge-gate", begin=datetime.now() + timedelta(hours=1)))
+        second = session.submit(_sh("echo after", name="rj-sge-after"), after=first.done)
+        assert isinstance(second, Step) and second.job_id is None, second
+        first.cancel()
+        info = second.wait(timeout=contract_env.timeout)
+        assert info.state is JobState.CANCELLED and f"job {first.id} " in (info.reason or ""), info
 
     def test_parallel_slots_and_memory(self, session: SgeResource, contract_env: ContractEnv,
                                        cluster: dict[str, Any]) -> None:

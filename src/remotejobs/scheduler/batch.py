@@ -103,7 +103,8 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         # stdin is honoured by every batch backend: the job script redirects it.
         defaults = {"settings_model": args[0], "dialect_class": args[1],
                     "capabilities": args[1].capabilities | {Capability.FILE_TRANSFER},
-                    "backend_name": args[1].name, "spec_fields": args[1].spec_fields | {"stdin"}}
+                    "backend_name": args[1].name, "spec_fields": args[1].spec_fields | {"stdin"},
+                    "dependency_conditions": args[1].dependency_conditions}
         for attribute, value in defaults.items():
             if attribute not in cls.__dict__:
                 setattr(cls, attribute, value)

@@ -85,6 +85,9 @@ class SchedulerDialect(ABC, Generic[BatchSettingsT]):
     #: The site fields of JobSpec (:data:`remotejobs.models.SITE_FIELDS`) this dialect
     #: maps in :meth:`directives`/:meth:`submit_command`; others are refused for it.
     spec_fields: ClassVar[frozenset[str]] = frozenset()
+    #: The dependency conditions :meth:`directives` can say (with ``DEPENDENCIES``);
+    #: workflows hold conditions needing others in the client.
+    dependency_conditions: ClassVar[frozenset[str]] = frozenset({"afterok", "afterany", "afternotok", "after"})
     #: With the default probes: past this many ids, status asks for all of the user's
     #: jobs (:meth:`jobs_command`) and keeps the asked ones (see scheduler/probes.py).
     bulk_status_above: ClassVar[int | None] = None

@@ -240,7 +240,8 @@ def native_dependency(cond: Condition, resource: ComputeResource) -> DependencyG
     It can when every atom names a job already submitted through this same session
     (``job.resource is resource``), the resource has :attr:`Capability.DEPENDENCIES`
     (and :attr:`Capability.DEPENDENCY_ANY` for an "or"), and, with negations pushed onto
-    the atoms, the condition is one atom, an "and" of atoms or an "or" of atoms.
+    the atoms, the condition is one atom, an "and" of atoms or an "or" of atoms, each of
+    a kind in ``resource.dependency_conditions``.
     ``cond`` should be :func:`simplify`-ed first (constants are not expressible).
     """
     caps = resource.capabilities
@@ -257,6 +258,8 @@ def native_dependency(cond: Condition, resource: ComputeResource) -> DependencyG
             return None
         if any(a.job.resource is not resource or not _submitted(a.job) for a in atoms):
             return None
+        if any(_NATIVE[a.kind] not in resource.dependency_conditions for a in atoms):
+            return None  # e.g. Grid Engine's -hold_jid says only "afterany"
         clauses = tuple(Dependency(condition=_NATIVE[a.kind], job_ids=(a.job.id,)) for a in atoms)
         return DependencyGroup(clauses=clauses, join="all" if len(atoms) == 1 else join)
     return None

@@ -132,6 +132,7 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
     #: job numbers and ``<job>.<task>`` only: the resource refuses other ids before any command.
     job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
     spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
+    dependency_conditions: ClassVar[frozenset[str]] = frozenset({"afterany"})  # -hold_jid, see _hold
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.WALLTIME, Capability.ARRAYS, Capability.DEPENDENCIES}
     )
