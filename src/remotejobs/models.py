@@ -169,6 +169,7 @@ class JobSpec(_Checked):
     nodes: int = Field(default=1, ge=1)
     processes_per_node: int = Field(default=1, ge=1)
     walltime: timedelta | None = None
+    #: Memory of each node, in MB (``sbatch --mem``; PBS chunk ``mem``; per slot on Grid Engine).
     memory_mb: int | None = Field(default=None, ge=1)
     stdout: str | None = None
     stderr: str | None = None

@@ -64,7 +64,7 @@ def test_submit_command_carries_every_option(dialect: PbsDialect) -> None:
                    array="1-4", depends_on=Dependency(condition="afterany", job_ids=("12.srv", "13[].srv")))
     argv = dialect.submit_command(spec, CTX, "/home/a/.rj/jobs/x/job.sh").argv
     assert argv == ("/opt/pbs/bin/qsub", "-N", "we_ird____x_", "-q", "short",
-                    "-l", "select=2:ncpus=4:mpiprocs=4:mem=513mb", "-l", "place=scatter",
+                    "-l", "select=2:ncpus=4:mpiprocs=4:mem=1025mb", "-l", "place=scatter",
                     "-l", "walltime=01:00:01", "-J", "1-4", "-W", "depend=afterany:12.srv:13[].srv",
                     "-o", CTX.stdout, "-e", CTX.stderr, "/home/a/.rj/jobs/x/job.sh")
     script = dialect.render_script(spec, CTX)

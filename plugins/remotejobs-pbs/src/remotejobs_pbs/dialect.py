@@ -80,7 +80,7 @@ def chunk(spec: JobSpec) -> str:
         parts.append(f"ngpus={spec.gpus_per_node}")
     per_process = per_process_memory(spec, "pbs")
     if spec.memory_mb is not None:
-        parts.append(f"mem={math.ceil(spec.memory_mb / spec.nodes)}mb")
+        parts.append(f"mem={spec.memory_mb}mb")  # memory_mb is per node: one chunk per node
     elif per_process is not None:
         parts.append(f"mem={per_process * spec.processes_per_node}mb")
     return ":".join(parts + [f"{name}=True" for name in feature_names(spec, "pbs")])

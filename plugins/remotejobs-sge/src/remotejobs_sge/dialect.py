@@ -170,8 +170,9 @@ class SgeDialect(SchedulerDialect[SgeSettings]):
         if spec.walltime is not None:
             argv += ["-l", f"h_rt={math.ceil(spec.walltime.total_seconds())}"]
         per_process = per_process_memory(spec, "sge")
-        if spec.memory_mb is not None:  # Grid Engine memory resources count per slot
-            argv += ["-l", f"{self.memory_resource}={math.ceil(spec.memory_mb / slots)}M"]
+        if spec.memory_mb is not None:  # per node; Grid Engine memory resources count per slot
+            per_node = spec.processes_per_node * (spec.cores_per_process or 1)
+            argv += ["-l", f"{self.memory_resource}={math.ceil(spec.memory_mb / per_node)}M"]
         elif per_process is not None:
             argv += ["-l", f"{self.memory_resource}={math.ceil(per_process / (spec.cores_per_process or 1))}M"]
         if slots > 1:
