@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from remotejobs.errors import OperationTimeoutError, TransportError
+from remotejobs.transport import _ssh_pool
 from remotejobs.transport.ssh import SSHTransport
 
 from .conftest import kill_server_side
@@ -106,7 +107,11 @@ def test_timeout_discards_the_channel_and_the_next_command_works(make_transport:
     assert transport.run(["echo", "still here"]).stdout == "still here\n"
 
 
-def test_connection_is_shared_per_host_port_user(make_transport: MakeTransport) -> None:
+def test_connection_is_shared_per_host_port_user(make_transport: MakeTransport,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pool of this test's own: the pool is per process, and an earlier test of the run may
+    # still hold a connection to the same user, which would keep it open after a2.close().
+    monkeypatch.setattr(_ssh_pool, "_POOL", {})
     a1, a2, b = make_transport(0), make_transport(0), make_transport(1)
     shared = a1.connect().paramiko_transport
     assert shared is not None

@@ -95,7 +95,7 @@ class Connection:
         self._transport: paramiko.Transport | None = None
         self._creds: Credentials | None = None
         self._hostkeys: HostKeySettings | None = None
-        self._verified: set[bytes] = set()
+        self._verified: set[tuple[bytes, tuple[str, ...]]] = set()  # (credentials, identity files)
         self._jump: Connection | None = None
         self._shells: list[ShellChannel] = []
         self._shell_count = 0
@@ -105,19 +105,23 @@ class Connection:
         self.closed = False
 
     # -- connecting ---------------------------------------------------------------
-    def admit(self, creds: Credentials, hk: HostKeySettings) -> None:
-        """Connect if needed, apply ``hk`` to the server key, verify ``creds``. Raises RemoteJobsError."""
+    def admit(self, creds: Credentials, hk: HostKeySettings, target: Target | None = None) -> None:
+        """Connect if needed, apply ``hk`` to the server key, verify ``creds``. Raises RemoteJobsError.
+
+        ``target`` is the caller's own view of the host (same pool key, but its own
+        ``identity_files`` and jumps from its ssh_config): credentials are verified with it,
+        not with whatever the connection's first user had configured."""
         with self._lock:
             if self._transport is None:
                 self._creds, self._hostkeys = creds, hk
                 self._connect()
-                self._verified.add(creds.fingerprint())
+                self._verified.add((creds.fingerprint(), self.target.identity_files))
                 return
             t = self._transport
-            target = self.target
+            target = target or self.target
             check_host_key(t.get_remote_server_key(), target.known_hosts_name, target.hostname,
                            target.port, hk.known_hosts, hk.policy)
-            fingerprint = creds.fingerprint()
+            fingerprint = (creds.fingerprint(), target.identity_files)
             if fingerprint not in self._verified:
                 jump = acquire(target.jumps[-1], creds.for_jump_host(), hk) if target.jumps else None
                 try:
@@ -273,7 +277,7 @@ def acquire(target: Target, creds: Credentials, hk: HostKeySettings) -> Connecti
             conn = _POOL[target.pool_key] = Connection(target)
         conn.refs += 1
     try:
-        conn.admit(creds, hk)
+        conn.admit(creds, hk, target)
     except BaseException:
         release(conn)
         raise
