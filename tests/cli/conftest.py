@@ -79,7 +79,6 @@ def cli(tmp_path: Path, cluster: dict[str, Any], cluster_users: list[dict[str, A
     config = tmp_path / "config.toml"
     write_config(config, cluster, user, token)
     agent_dir = tmp_path / "agent"
-    secret_sentinel.watch_files(agent_dir, shared=False)  # what the CLI's agent writes: searched at the end
     env = {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_JOB_TYPES": str(types),
            "REMOTEJOBS_AGENT_DIR": str(agent_dir), "COLUMNS": "200"}
     env.pop("REMOTEJOBS_AGENT", None)

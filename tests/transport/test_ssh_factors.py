@@ -5,7 +5,6 @@ the transport, a batch backend's settings, and the CLI."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,8 @@ from remotejobs.scheduler import BatchResource
 from remotejobs.testing.sentinel import Sentinel
 from remotejobs.transport.ssh import SSHTransport
 
+from .conftest import encrypt_key
+
 MakeTransport = Callable[..., SSHTransport]
 Prompts = list[tuple[str, bool]]
 
@@ -39,10 +40,7 @@ def _plant_passphrase(secret_sentinel: Sentinel) -> None:
 def encrypted_key(cluster_users: list[dict[str, Any]], tmp_path: Path) -> Path:
     """rjalice's key, encrypted with PASSPHRASE (same public key: already authorized)."""
     key = tmp_path / "rjalice_encrypted"
-    shutil.copyfile(cluster_users[0]["key_file"], key)
-    key.chmod(0o600)
-    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", PASSPHRASE, "-f", str(key)], check=True,
-                   capture_output=True)
+    encrypt_key(cluster_users[0]["key_file"], key, PASSPHRASE)
     unlocked = subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", str(key)], capture_output=True, check=False)
     assert unlocked.returncode != 0, "the copy must be encrypted"
     return key

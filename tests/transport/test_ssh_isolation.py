@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +12,8 @@ import pytest
 
 from remotejobs.errors import AuthenticationError, TransportError
 from remotejobs.transport.ssh import SSHTransport
+
+from .conftest import encrypt_key
 
 MakeTransport = Callable[..., SSHTransport]
 
@@ -43,10 +44,8 @@ def test_encrypted_key_needs_its_passphrase(
     make_transport: MakeTransport, cluster_users: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     key = tmp_path / "enc_key"
-    shutil.copy(cluster_users[0]["key_file"], key)
-    key.chmod(0o600)
     secret = "pass phrase ✓ 42"
-    subprocess.run(["ssh-keygen", "-q", "-p", "-f", str(key), "-P", "", "-N", secret], check=True)
+    encrypt_key(cluster_users[0]["key_file"], key, secret)
     with pytest.raises(AuthenticationError) as info:
         make_transport(0, key_file=str(key)).run(["true"])
     assert "encrypted" in str(info.value) and secret not in str(info.value)
