@@ -3,7 +3,8 @@
 Pure: no I/O. Facts come from the Slurm 22.05.8 man pages (sbatch(1), squeue(1), sacct(1),
 scancel(1); https://manpages.ubuntu.com/manpages/lunar/man1/sbatch.1.html and siblings)
 and from probes on the test cluster (Slurm 22.05.8, Debian 12) whose raw output is kept in
-``tests/golden/``. Output parsing lives in :mod:`remotejobs_slurm._parse`.
+``tests/golden/``. Output parsing lives in :mod:`remotejobs_slurm._parse`, the sbatch
+options of a spec (names, walltime, dependencies, site fields) in :mod:`remotejobs_slurm._options`.
 
 Design choices:
 
@@ -28,20 +29,28 @@ Design choices:
 
 from __future__ import annotations
 
-import math
 import posixpath
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from typing import ClassVar, Self
 
 from remotejobs._gcpause import collector_paused
-from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerError, SubmissionError
+from remotejobs.errors import JobNotFoundError, SchedulerError, SubmissionError
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, JobState
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe
 from remotejobs.transport.base import CommandResult
+from remotejobs_slurm._options import (
+    JOB_ID,
+    PLAIN,
+    SPEC_FIELDS,
+    dependency_value,
+    format_walltime,
+    io_path,
+    option,
+    site_options,
+    slurm_job_name,
+)
 from remotejobs_slurm._parse import (
     SACCT_FIELDS,
     SQUEUE_FIELDS,
@@ -53,12 +62,10 @@ from remotejobs_slurm._parse import (
 )
 from remotejobs_slurm.settings import SlurmSettings
 
-__all__ = ["SlurmDialect", "dependency_value", "format_walltime", "slurm_job_name"]
+# dependency_value, format_walltime, slurm_job_name, site_options and SPEC_FIELDS live in
+# remotejobs_slurm._options (sbatch options of a spec); this module stays their import path.
+__all__ = ["SPEC_FIELDS", "SlurmDialect", "dependency_value", "format_walltime", "site_options", "slurm_job_name"]
 
-# Values that sbatch's #SBATCH tokenizer reads as one word whatever its quoting rules.
-_PLAIN = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
-# A job "123" or an array element "123_4" (squeue(1) -r, scancel(1) "job_id[_array_id]").
-_JOB_ID = re.compile(r"[1-9][0-9]{0,18}(_[0-9]{1,18})?")
 _PARSABLE = re.compile(r"^(\d+)(?:;(\S+))?$")  # sbatch(1) --parsable: "jobid[;cluster]"
 _NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a cluster (probed)
 #: Status of several ids asks ``squeue -u <user> -j <ids>``: with one user, squeue asks
@@ -84,82 +91,6 @@ _EXPLAIN = {
     "SPECIAL_EXIT": "The job was requeued in the SPECIAL_EXIT state",
     "REVOKED": "The federation ran this job on another cluster",
 }
-
-
-def slurm_job_name(name: str) -> str:
-    """``name`` with control characters replaced by spaces (see module docstring)."""
-    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
-
-
-def format_walltime(walltime: timedelta) -> str:
-    """``D-HH:MM:SS`` for sbatch --time (sbatch(1)); Slurm rounds up to whole minutes."""
-    seconds = max(1, math.ceil(walltime.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    return f"{days}-{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-
-
-def _option(opt: str, value: str) -> str:
-    """``--opt=value``, or the bare flag when ``value`` is empty."""
-    return f"{opt}={value}" if value else opt
-
-
-#: The site fields this dialect maps (see :func:`site_options`).
-SPEC_FIELDS = frozenset({"account", "qos", "reservation", "constraint", "exclusive", "cores_per_process",
-                         "gpus_per_node", "memory_mb_per_process", "nice", "begin", "email", "email_on",
-                         "array_limit", "scheduler_options"})
-
-
-def site_options(spec: JobSpec) -> list[tuple[str, str]]:
-    """sbatch(1) options for the site fields of ``spec`` (``""`` value: a bare flag).
-
-    https://slurm.schedmd.com/sbatch.html: --account, --qos, --reservation, --constraint,
-    --exclusive, --cpus-per-task, --gpus-per-node, --mem-per-cpu, --nice,
-    --begin (YYYY-MM-DD[THH:MM[:SS]]), --mail-user, --mail-type (BEGIN, END, FAIL);
-    ``array_limit`` is the ``%N`` suffix of --array (see :meth:`SlurmDialect.options`).
-    """
-    opts: list[tuple[str, str]] = []
-    for option, value in (("--account", spec.account), ("--qos", spec.qos), ("--reservation", spec.reservation),
-                          ("--constraint", spec.constraint)):
-        if value is not None:
-            opts.append((option, value))
-    if spec.exclusive:
-        opts.append(("--exclusive", ""))
-    for option, number in (("--cpus-per-task", spec.cores_per_process), ("--gpus-per-node", spec.gpus_per_node),
-                           ("--nice", spec.nice)):
-        if number is not None:
-            opts.append((option, str(number)))
-    if spec.memory_mb_per_process is not None:
-        opts.append(("--mem-per-cpu", f"{math.ceil(spec.memory_mb_per_process / (spec.cores_per_process or 1))}M"))
-    if spec.begin is not None:
-        opts.append(("--begin", spec.begin.replace(microsecond=0, tzinfo=None).isoformat()))
-    if spec.email is not None:
-        opts.append(("--mail-user", spec.email))
-        if spec.email_on:
-            opts.append(("--mail-type", ",".join(sorted(e.upper() for e in spec.email_on))))
-    for raw in spec.scheduler_options.get("slurm", ()):
-        option, _, value = raw.partition("=")
-        opts.append((option, value))
-    return opts
-
-
-def dependency_value(group: DependencyGroup) -> str:
-    """The ``--dependency`` value (sbatch(1) "-d, --dependency"): each clause
-    ``type:id[:id...]``; clauses joined by ``,`` (all must hold) or ``?`` (any may)."""
-    bad = [i for c in group.clauses for i in c.job_ids if not _JOB_ID.fullmatch(i)]
-    if bad:
-        raise InvalidJobSpecError(f"Not Slurm job ids in depends_on: {', '.join(map(repr, bad))}")
-    joiner = "," if group.join == "all" else "?"
-    return joiner.join(":".join([c.condition, *c.job_ids]) for c in group.clauses)
-
-
-def _io_path(path: str, array: bool) -> str:
-    """An --output/--error value: ``%`` escaped as ``%%`` (sbatch(1) "filename pattern");
-    array jobs get ``-%a`` (the element index) so elements do not share one file."""
-    if "\\" in path:
-        raise InvalidJobSpecError(
-            f"Slurm cannot take the output path {path!r}: a backslash switches off its "
-            "filename patterns", hint="Use a path without backslashes")
-    return path.replace("%", "%%") + ("-%a" if array else "")
 
 
 class SlurmDialect(SchedulerDialect[SlurmSettings]):
@@ -204,7 +135,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
          Capability.DEPENDENCY_ANY}
     )
     spec_fields: ClassVar[frozenset[str]] = SPEC_FIELDS
-    job_id_pattern: ClassVar[re.Pattern[str]] = _JOB_ID
+    job_id_pattern: ClassVar[re.Pattern[str]] = JOB_ID
 
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
@@ -236,7 +167,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             opts.append(("--mem", f"{spec.memory_mb}M"))
         # --chdir is the job directory, which always exists; the script itself then cds
         # into the working directory and records exit 127 if it cannot.
-        opts += [("--output", _io_path(ctx.stdout, array)), ("--error", _io_path(ctx.stderr, array)),
+        opts += [("--output", io_path(ctx.stdout, array)), ("--error", io_path(ctx.stderr, array)),
                  ("--chdir", ctx.job_dir), ("--export", "ALL")]
         if spec.array is not None:
             opts.append(("--array", spec.array + (f"%{spec.array_limit}" if spec.array_limit else "")))
@@ -245,12 +176,12 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         return opts + site_options(spec)
 
     def directives(self, spec: JobSpec, ctx: ScriptContext) -> list[str]:
-        return [f"#SBATCH {_option(opt, value)}" for opt, value in self.options(spec, ctx)
-                if not value or _PLAIN.match(value)]
+        return [f"#SBATCH {option(opt, value)}" for opt, value in self.options(spec, ctx)
+                if not value or PLAIN.match(value)]
 
     # -- submit -------------------------------------------------------------------
     def submit_command(self, spec: JobSpec, ctx: ScriptContext, script_path: str) -> Command:
-        extra = [_option(opt, value) for opt, value in self.options(spec, ctx) if value and not _PLAIN.match(value)]
+        extra = [option(opt, value) for opt, value in self.options(spec, ctx) if value and not PLAIN.match(value)]
         return Command.of(self.cmd("sbatch"), "--parsable", *extra, script_path)
 
     def parse_submit(self, result: CommandResult) -> str:
