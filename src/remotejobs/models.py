@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -149,9 +150,25 @@ class DependencyGroup(_Checked):
         return dependency if isinstance(dependency, DependencyGroup) else cls(clauses=(dependency,))
 
 
+class _Hidden:
+    """Stands for a value not shown (its repr and str are ``<hidden>``)."""
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+
+#: What a :class:`JobSpec`'s repr shows instead of an environment value.
+HIDDEN = _Hidden()
+
+
 class JobSpec(_Checked):
     """What to run. Validation errors (:class:`~remotejobs.errors.JobSpecValidationError`,
     also a ValueError) name the field and the rule broken.
+
+    ``environment`` values often carry tokens: ``repr``/``str`` (and so any log record,
+    error or traceback that shows a spec) name the variables but show ``<hidden>`` for
+    their values; ``model_dump``/``model_dump_json`` keep them (data for a backend, the
+    session agent or a workflow journal, never for display).
 
     ``arguments`` reach the program verbatim (no shell interprets them). ``directory`` is
     the remote working directory (default: a fresh job directory made by the backend); a
@@ -220,6 +237,11 @@ class JobSpec(_Checked):
     #: ["--licenses=matlab:1"]}``): each a flag with an optional ``=value`` of plain
     #: characters, rendered as a directive; options for other schedulers are ignored.
     scheduler_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """pydantic's fields for repr/str/rich/devtools, with environment values hidden."""
+        for name, value in super().__repr_args__():
+            yield name, ({key: HIDDEN for key in value} if name == "environment" else value)
 
     @field_validator("scheduler_options")
     @classmethod

@@ -1,6 +1,7 @@
 """No planted secret in the repr or str of what a program holds after logging in: the
-resource, its settings, a job handle and its JobInfo, on every scheduler backend over SSH
-(password login, plus a key passphrase in the settings)."""
+resource, its settings, the job's spec (a token in its environment), a job handle and its
+JobInfo, on every scheduler backend over SSH (password login, plus a key passphrase in the
+settings)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ def test_reprs_after_login_hold_no_secret(backend: str, cluster: dict[str, Any],
     resource = type(resource)(settings, name=resource.name)
     resource.login(user["name"], user["password"])
     try:
-        job = resource.submit(JobSpec(executable="/bin/true", name="rj-repr"))
+        token = secret_sentinel.plant(f"rj-env-token-{secrets.token_hex(8)}", "environment value")
+        spec = JobSpec(executable="/bin/true", name="rj-repr", environment={"RJ_TOKEN": token})
+        job = resource.submit(spec)
         info = job.status()
-        leaks = [leak for obj, where in ((resource, "resource"), (resource.settings, "settings"),
+        leaks = [leak for obj, where in ((resource, "resource"), (resource.settings, "settings"), (spec, "JobSpec"),
                                          (job, "job"), (info, "JobInfo"))
                  for leak in secret_sentinel.check_object(obj, f"{where} of {backend}")]
         assert leaks == [], leaks

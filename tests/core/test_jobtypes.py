@@ -12,7 +12,7 @@ import pytest
 
 import remotejobs
 from remotejobs.datasets import Dataset, DatasetNotFoundError, dataset_sources
-from remotejobs.errors import ConfigurationError, InvalidSettingsError
+from remotejobs.errors import ConfigurationError, InvalidJobSpecError, InvalidSettingsError
 from remotejobs.jobtypes import (
     JobTypeDefinitionError,
     OptionError,
@@ -245,9 +245,13 @@ def test_a_source_plugin_registers_through_the_hook() -> None:
 
 
 def test_submit_without_arrays_makes_separate_jobs_and_follows_them(types_dir: Path, tmp_path: Path) -> None:
-    reduce = job_types([types_dir])["reduce"]
     with remotejobs.open_resource(backend="local", state_dir=str(tmp_path / "state")) as box:
         box.login()
+        with pytest.raises(InvalidJobSpecError, match="memory_mb"):  # local cannot limit memory: refused
+            submit(job_types([types_dir])["reduce"], box, {"bins": 2}, RAW[:2])
+        assert box.jobs() == []
+        (types_dir / "reduce.toml").write_text(REDUCE.replace("memory_mb = 500\n", ""))
+        reduce = job_types([types_dir])["reduce"]
         jobs = submit(reduce, box, {"bins": 2}, RAW[:2])
         assert jobs.mode == "separate" and len(jobs.ids) == 2
         infos = jobs.wait(timeout=120)

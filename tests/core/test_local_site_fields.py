@@ -1,8 +1,11 @@
 """The local backend honours the launcher ``multiple``, ``environment``, ``stdin`` and
-``begin``, and refuses every other site field, launcher and launch step by name."""
+``begin``, and refuses every other site field, launcher and launch step by name, and
+``queue``, ``memory_mb`` and several nodes; a job whose supervisor died fails."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +14,7 @@ import pytest
 
 import remotejobs
 from remotejobs import ComputeResource, JobSpec, JobState
-from remotejobs.errors import UnsupportedOperationError
+from remotejobs.errors import InvalidJobSpecError, UnsupportedOperationError
 from remotejobs.models import SITE_FIELDS
 
 
@@ -109,3 +112,41 @@ def test_launchers_other_than_multiple_and_launch_steps_are_refused(local: Compu
             local.submit(spec)
         assert "'local'" in str(err.value)
     assert local.jobs() == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("queue", "debug"), ("memory_mb", 500), ("nodes", 2)])
+def test_queue_memory_and_nodes_are_refused_naming_field_resource_and_what_to_do(
+        local: ComputeResource, field: str, value: object) -> None:
+    with pytest.raises(InvalidJobSpecError) as err:
+        local.submit(JobSpec.model_validate({"executable": "/bin/true", field: value}))
+    assert f"field {field} " in str(err.value) and "'local'" in str(err.value)
+    assert err.value.resource == local.name and err.value.user == "alice" and err.value.hint
+    with pytest.raises(InvalidJobSpecError):  # submit_many checks every spec before making any job
+        local.submit_many([JobSpec(executable="/bin/true"), JobSpec.model_validate({"executable": "x", field: value})])
+    assert local.jobs() == []
+
+
+def _supervisor_of(job_dir: Path) -> int:
+    """The pid of the supervisor process running ``job_dir`` (from /proc, not the store)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"remotejobs.local._supervisor" in argv and str(job_dir).encode() in argv:
+            return int(proc.name)
+    raise AssertionError(f"no supervisor process for {job_dir}")
+
+
+def test_a_job_whose_supervisor_died_during_its_begin_wait_fails(local: ComputeResource) -> None:
+    job = local.submit(JobSpec(executable="/bin/true", begin=datetime.now() + timedelta(hours=1)))
+    assert job.status().state is JobState.QUEUED
+    pid = _supervisor_of(local.store.jobs_dir("alice") / job.id)  # type: ignore[attr-defined]
+    os.kill(pid, signal.SIGKILL)
+    info = job.wait(timeout=60)  # was QUEUED for ever
+    assert (info.state, info.native_state) == (JobState.FAILED, None)
+    assert "supervisor" in (info.reason or "") and "never ran" in (info.reason or "")
+    waiting = local.submit(JobSpec(executable="/bin/true", begin=datetime.now() + timedelta(hours=1)))
+    assert waiting.status().state is JobState.QUEUED  # a live supervisor's job still waits
+    waiting.cancel()
+    assert waiting.wait(timeout=60).state is JobState.CANCELLED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import timedelta
@@ -31,12 +32,21 @@ __all__ = ["COMMANDS", "parse_env"]
 
 
 def parse_env(items: tuple[str, ...], hint: str = "--env") -> dict[str, str]:
-    """``NAME=VALUE`` pairs as a dict. :raises click.BadParameter: an item without ``=``."""
+    """``NAME=VALUE`` pairs as a dict; a bare ``NAME`` takes this process's value of
+    ``NAME`` (so a token need not be on a command line, where other users see it).
+
+    :raises click.BadParameter: an empty name, or a bare ``NAME`` not set here."""
     result: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=hint)
+        if not key:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE or NAME", param_hint=hint)
+        if not sep:
+            if key not in os.environ:
+                raise click.BadParameter(
+                    f"{key} is not set in this environment (a bare NAME passes its value on); "
+                    "export it first, or give NAME=VALUE", param_hint=hint)
+            value = os.environ[key]
         result[key] = value
     return result
 
@@ -60,7 +70,9 @@ class _SubmitCommand(click.Command):
 @click.option("--memory-mb", type=int, default=None, help="Memory in MB.")
 @click.option("--nodes", type=int, default=None, help="Nodes [default: 1, or the job type's].")
 @click.option("--processes-per-node", type=int, default=None, help="Processes per node [default: 1].")
-@click.option("--env", "-e", "env", multiple=True, help="NAME=VALUE, repeatable.")
+@click.option("--env", "-e", "env", multiple=True,
+              help="NAME=VALUE, or NAME to pass this environment's value (keeps a secret off the "
+                   "command line); repeatable.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job(s) to end; exit 1 unless all COMPLETED.")
 @click.argument("what", metavar="TYPE|EXECUTABLE", shell_complete=complete_job_types)
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[DATASET|ARGUMENT]...")

@@ -5,6 +5,7 @@ Layout under the state directory::
     next-id                      last id handed out (guarded by an flock on next-id.lock)
     users/<user>/jobs/<id>/      the job directory (also its default working directory)
         .spec.json               the JobSpec and submit time, written before the job starts
+        .supervisor.json         the supervisor's pid, written once it was started
         .started.json            supervisor pid/pgid and start time
         .result.json             final state, exit code, end time, reason
         .cancel                  present when a cancel was requested
@@ -26,6 +27,7 @@ __all__ = ["Store", "read_json", "write_json"]
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
 
 SPEC, STARTED, RESULT, CANCEL = ".spec.json", ".started.json", ".result.json", ".cancel"
+SUPERVISOR = ".supervisor.json"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ from remotejobs.errors import (
     SubmissionError,
     TransferError,
 )
-from remotejobs.local._store import CANCEL, RESULT, SPEC, STARTED, Store, read_json, write_json
+from remotejobs.local._store import CANCEL, RESULT, SPEC, STARTED, SUPERVISOR, Store, read_json, write_json
 from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs.transport.local import LocalTransport
@@ -77,8 +77,12 @@ def _alive(pid: int) -> bool:
 
 
 class LocalResource(ComputeResource[LocalSettings]):
-    """Jobs as local processes. Ignores ``queue`` and ``memory_mb``; ``nodes`` must be 1.
+    """Jobs as local processes, on one node (``nodes`` must be 1).
 
+    Refuses ``queue`` (there are no queues here) and ``memory_mb`` (nothing here limits a
+    job's memory as a scheduler's ``--mem`` does; an address-space rlimit would count
+    virtual memory of each process, not the job's) with an
+    :class:`~remotejobs.errors.InvalidJobSpecError` naming the field, before a job is made.
     Honours ``environment``, ``stdin`` (a file, relative to the working directory, fed to
     every copy), ``begin`` (the job waits, QUEUED, until then; a naive time is this
     machine's local time) and the ``multiple`` launcher (``processes_per_node`` copies in
@@ -124,9 +128,22 @@ class LocalResource(ComputeResource[LocalSettings]):
         return self._user
 
     # -- jobs -----------------------------------------------------------------------
+    def _check_spec(self, spec: JobSpec) -> None:
+        """Also refuses ``nodes`` other than 1, ``queue`` and ``memory_mb`` (naming the field,
+        this resource and what to do) before a job is made."""
+        super()._check_spec(spec)
+        why = {"nodes": (spec.nodes != 1, f"runs on one node; nodes={spec.nodes} asked",
+                         "Use nodes=1 (processes_per_node copies with launcher='multiple')"),
+               "queue": (spec.queue is not None, "has no queues", "Leave queue unset for this resource"),
+               "memory_mb": (spec.memory_mb is not None, "cannot limit a job's memory",
+                             "Leave memory_mb unset for this resource, or submit to a cluster resource")}
+        for field, (asked, what, hint) in why.items():
+            if asked:
+                raise InvalidJobSpecError(
+                    f"JobSpec field {field} cannot be honoured: backend {self.backend_name!r} {what}",
+                    resource=self.name, user=self._user, hint=hint)
+
     def _submit(self, spec: JobSpec) -> str:
-        if spec.nodes != 1:
-            raise InvalidJobSpecError(f"The local backend runs on one node; nodes={spec.nodes} asked")
         job_id = self.store.new_id()
         job_dir = self.store.jobs_dir(self._me) / job_id
         job_dir.mkdir(parents=True, mode=0o700)
@@ -163,9 +180,12 @@ class LocalResource(ComputeResource[LocalSettings]):
             write_json(job_dir / RESULT, {"state": "FAILED", "reason": f"Could not start: {exc}"})
             raise SubmissionError(f"Could not start the job supervisor: {exc}") from exc
         threading.Thread(target=proc.wait, daemon=True).start()  # reap it when it ends
+        # Until .started.json exists (the begin wait), its pid tells a waiting job from one
+        # whose supervisor died (killed, machine restarted): the latter never starts.
+        write_json(job_dir / SUPERVISOR, {"pid": proc.pid})
         return job_id
 
-    def _info(self, job_id: str) -> JobInfo | None:
+    def _info(self, job_id: str, *, again: bool = True) -> JobInfo | None:
         job_dir = self.store.job_dir(self._me, job_id)
         if job_dir is None:
             return None
@@ -185,6 +205,13 @@ class LocalResource(ComputeResource[LocalSettings]):
             return JobInfo(state=state, native_state=state.value, exit_code=result.get("exit_code"),
                            end_time=_time(result.get("end_time")), reason=result.get("reason"), **common)
         if started is None:
+            supervisor = read_json(job_dir / SUPERVISOR)
+            if supervisor is not None and not _alive(int(supervisor["pid"])):
+                if again:  # it may have written its records after they were read above
+                    return self._info(job_id, again=False)
+                return JobInfo(state=JobState.FAILED, native_state=None,
+                               reason="The job's supervisor process ended before the program started "
+                               "(killed, or the machine restarted); the program never ran", **common)
             begin = spec.get("begin")
             if isinstance(begin, int | float) and begin > datetime.now(UTC).timestamp():
                 return JobInfo(state=JobState.QUEUED, native_state="BEGIN", reason="Waits for its begin time "
