@@ -17,6 +17,7 @@ from remotejobs_pbs import PbsResource, PbsSettings
 
 from remotejobs.models import JobSpec, JobState
 from remotejobs.testing import ContractEnv, ResourceContract
+from remotejobs.testing.dependencies import Gate
 
 pytestmark = pytest.mark.cluster
 
@@ -78,11 +79,15 @@ class TestPbsEmulator(ResourceContract):
     def test_dependency_and_hold(self, session: PbsResource, contract_env: ContractEnv) -> None:
         from remotejobs.models import Dependency
 
-        first = session.submit(_sh("sleep 20"))
-        second = session.submit(_sh("exit 0", depends_on=Dependency(job_ids=(first.id,))))
-        held = session.status(second.id)
-        assert (held.state, held.native_state) == (JobState.HELD, "H"), held  # first still sleeps
-        assert second.wait(timeout=contract_env.timeout + 20).state is JobState.COMPLETED
+        gate = Gate(session)  # the first job runs until the test opens the gate: no timing race
+        try:
+            first = session.submit(_sh(gate.then("exit 0")))
+            second = session.submit(_sh("exit 0", depends_on=Dependency(job_ids=(first.id,))))
+            held = session.status(second.id)
+            assert (held.state, held.native_state) == (JobState.HELD, "H"), held  # first still waits
+        finally:
+            gate.open()
+        assert second.wait(timeout=contract_env.timeout).state is JobState.COMPLETED
 
     def test_text_format_reads_the_same(self, ssh_settings: dict[str, Any],
                                         cluster_users: list[dict[str, Any]], bin_dir: str) -> None:

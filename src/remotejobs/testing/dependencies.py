@@ -25,14 +25,14 @@ from remotejobs.models import Capability, JobInfo, JobSpec, JobState
 from remotejobs.resource import ComputeResource
 from remotejobs.workflow.steps import Step
 
-__all__ = ["DependencyContract"]
+__all__ = ["DependencyContract", "Gate"]
 
 
 def _sh(script: str, name: str) -> JobSpec:
     return JobSpec(executable="/bin/sh", arguments=("-c", script), name=name)
 
 
-class _Gate:
+class Gate:
     """A file on the cluster that parent jobs wait for, so that a test checks its dependent
     job while the parents are surely still running, however loaded the machine (a fixed
     ``sleep`` in the parent was a race). The test opens the gate by uploading the file."""
@@ -87,7 +87,7 @@ class DependencyContract:
         return info
 
     def test_and_condition_waits_in_the_scheduler(self, dep_session: ComputeResource) -> None:
-        gate = _Gate(dep_session)
+        gate = Gate(dep_session)
         try:
             first = dep_session.submit(_sh(gate.then("sleep 1"), "rj-dep-a"))
             second = dep_session.submit(_sh(gate.then("true"), "rj-dep-b"))
@@ -101,7 +101,7 @@ class DependencyContract:
         assert info.start_time is None or all(e is None or info.start_time >= e for e in ends), (info, ends)
 
     def test_or_condition(self, dep_session: ComputeResource) -> None:
-        gate = _Gate(dep_session)
+        gate = Gate(dep_session)
         try:
             failing = dep_session.submit(_sh(gate.then("exit 1"), "rj-dep-or1"))
             passing = dep_session.submit(_sh(gate.then("sleep 2"), "rj-dep-or2"))
@@ -116,7 +116,7 @@ class DependencyContract:
         assert self._final(either).state is JobState.COMPLETED
 
     def test_negated_condition_is_the_failure_dependency(self, dep_session: ComputeResource) -> None:
-        gate = _Gate(dep_session)
+        gate = Gate(dep_session)
         try:
             failing = dep_session.submit(_sh(gate.then("exit 3"), "rj-dep-not"))
             rescue = dep_session.submit(_sh("echo rescue", "rj-dep-rescue"), after=~failing.done)
@@ -138,7 +138,7 @@ class DependencyContract:
     def test_failure_cancels_exactly_the_waiting_dependents(self, dep_session: ComputeResource) -> None:
         from remotejobs.workflow import Workflow
 
-        gate = _Gate(dep_session)
+        gate = Gate(dep_session)
         with Workflow(poll_interval=1.0) as wf:
             try:
                 failing = dep_session.submit(_sh(gate.then("exit 1"), "rj-dep-fail"))
