@@ -29,8 +29,11 @@ EXAMPLE = ROOT / "examples" / "park_workflow.py"
 @pytest.fixture
 def park(tmp_path: Path, cluster: dict[str, Any], ssh_settings: dict[str, Any],
          cluster_users: list[dict[str, Any]]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``park(crash=None)``: run the example once (a fresh workflow name per test)."""
-    user = cluster_users[0]
+    """``park(crash=None)``: run the example once (a fresh workflow name per test), as rjbob:
+    tests/docs/test_pages.py runs the same workflow (same step labels, so the same job name
+    prefixes) as rjalice, possibly at the same time under ``make test``'s parallel workers,
+    and the SIGKILL test counts the jobs of its user whose name has a step's prefix."""
+    user = cluster_users[1]
     common = (f'host = "{ssh_settings["host"]}"\nport = {ssh_settings["port"]}\nusername = "{user["name"]}"\n'
               f'key_file = "{user["key_file"]}"\nknown_hosts = "{ssh_settings["known_hosts"]}"\nuse_agent = false\n')
     config = tmp_path / "config.toml"
