@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from remotejobs import safexml
+from remotejobs.safexml import NAME, SPACE, TEXT, unescape
 
 __all__ = ["QstatRow", "error_reasons", "parse_qstat_xml", "task_numbers"]
 
@@ -83,6 +84,11 @@ def task_numbers(spec: str) -> list[str]:
 def parse_qstat_xml(text: str) -> list[QstatRow]:
     """Rows of a ``qstat -xml`` document, array tasks one row each.
 
+    Two readers, one result: a strict scanner for the layout qstat prints (see
+    :func:`_scan`) and, for any other document, ElementTree through
+    :func:`remotejobs.safexml.fromstring` (which refuses DTDs); both give the same rows,
+    or the same error (tests/test_qstat_scanner.py compares them).
+
     :raises ValueError: not well-formed XML or XML with a DTD/entities
         (:class:`remotejobs.safexml.UnsafeXMLError`), a root other than ``job_info``, or a
         ``job_list`` without job number or state.
@@ -90,27 +96,76 @@ def parse_qstat_xml(text: str) -> list[QstatRow]:
     body = text.strip()
     if not body:
         return []
+    fields = _scan(body)
+    if fields is None:
+        fields = _tree(body)
+    rows: list[QstatRow] = []
+    for job, name, owner, state, start, submit, queue, slots, tasks in fields:
+        if not job.isdigit() or not state:
+            raise ValueError("a <job_list> lacks JB_job_number or state")
+        for task in task_numbers(tasks) if tasks else (None,):
+            rows.append(QstatRow(job, task, name or None, owner or None, state, queue or None,
+                                 _time(submit), _time(start), int(slots) if slots.isdigit() else None))
+    return rows
+
+
+#: The ``job_list`` children read, in the order of :func:`_scan`'s groups.
+_FIELDS = ("JB_job_number", "JB_name", "JB_owner", "state", "JAT_start_time", "JB_submission_time",
+           "queue_name", "slots", "tasks")
+_QUOTED = r"""(?:"[^<&"]*+"|'[^<&']*+')"""
+_JOB = re.compile(
+    rf"<job_list[ \t\n]++state={_QUOTED}{SPACE}>{SPACE}(?:(?:"
+    + "|".join(f"<{name}>({TEXT})</{name}>" for name in _FIELDS)
+    + rf"|<(?P<other>{NAME})>{TEXT}</(?P=other)>){SPACE})*+</job_list>{SPACE}")
+_OPEN = re.compile(rf"""(?:<\?xml version=(["'])1\.0\1{SPACE}\?>)?{SPACE}"""
+                   rf"<job_info(?:[ \t\n]++xmlns:xsd={_QUOTED})?{SPACE}>{SPACE}")
+_LIST = re.compile(rf"<(queue_info|job_info)>{SPACE}|</(queue_info|job_info)>{SPACE}")
+
+
+def _scan(body: str) -> list[tuple[str, ...]] | None:
+    """The read fields of each ``job_list`` (stripped, ``""`` when absent), by a scanner
+    whose grammar is qstat's layout: ``<job_info>`` holding ``<queue_info>`` and
+    ``<job_info>`` lists of ``<job_list state="...">`` with leaf children (text of
+    :data:`remotejobs.safexml.TEXT`); None for any other document (a DTD included)."""
+    opened = _OPEN.match(body)
+    if opened is None:
+        return None
+    found: list[tuple[str, ...]] = []
+    job, tag = _JOB.match, _LIST.match
+    depth, pos = 0, opened.end()  # depth: inside a queue_info/job_info list
+    opening_name = ""
+    while True:
+        if (element := job(body, pos)) is not None and depth:
+            cleaned = tuple(map(str.strip, element.groups("")[:9]))  # as ElementTree's text.strip()
+            found.append(tuple(map(unescape, cleaned)) if "&" in "".join(cleaned) else cleaned)
+            pos = element.end()
+        elif (element := tag(body, pos)) is not None:
+            opening, closing = element.group(1, 2)
+            if opening is not None and not depth:
+                depth = 1
+            elif closing is not None and depth and closing == opening_name:
+                depth = 0
+            elif closing == "job_info" and not depth and element.end() == len(body):
+                return found
+            else:
+                return None
+            opening_name = opening or ""
+            pos = element.end()
+        else:
+            return None
+
+
+def _tree(body: str) -> list[tuple[str, ...]]:
+    """The read fields of each ``job_list`` by ElementTree (any well-formed document
+    without a DTD)."""
     root = safexml.fromstring(body)  # UnsafeXMLError (a ValueError): DTDs, entities, bad XML
     if root.tag != "job_info":
         raise ValueError(f"XML root is <{root.tag}>, expected <job_info>")
-    rows: list[QstatRow] = []
+    found = []
     for element in root.iter("job_list"):
         fields = {child.tag: (child.text or "").strip() for child in element}
-        job, state = fields.get("JB_job_number", ""), fields.get("state", "")
-        if not job.isdigit() or not state:
-            raise ValueError("a <job_list> lacks JB_job_number or state")
-        slots = fields.get("slots", "")
-        tasks = task_numbers(fields["tasks"]) if fields.get("tasks") else [None]
-        for task in tasks:
-            rows.append(QstatRow(
-                job=job, task=task, name=fields.get("JB_name") or None,
-                owner=fields.get("JB_owner") or None, state=state,
-                queue=fields.get("queue_name") or None,
-                submit_time=_time(fields.get("JB_submission_time")),
-                start_time=_time(fields.get("JAT_start_time")),
-                slots=int(slots) if slots.isdigit() else None,
-            ))
-    return rows
+        found.append(tuple(fields.get(name, "") for name in _FIELDS))
+    return found
 
 
 _JOB_NUMBER = re.compile(r"^job_number:\s+(\d+)\s*$")

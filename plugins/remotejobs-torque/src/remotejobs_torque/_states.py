@@ -53,6 +53,8 @@ _EXEC_CODES = {
     -11: "job exceeded a walltime limit", -12: "job exceeded a CPU time limit",
     -13: "could not create the job's cgroups", -14: "prologue failed",
 }
+_WAITING = {"H": "held (by a user, or waiting for a dependency)",
+            "W": "waiting for its requested execution time"}
 _NO_EXIT = ("the server reports no exit status (Slurm's torque wrapper never does); "
             "it is resolved from the job's exit-code marker")
 
@@ -80,12 +82,18 @@ def _read_time(text: str) -> datetime | None:
 def _times(attrs: Mapping[str, str]) -> tuple[datetime | None, datetime | None, datetime | None]:
     """(submit, start, end). The wrapper layout (``_layout == tab`` without start_time)
     uses mtime for the start and ctime for the end of a completed job."""
-    if attrs.get("_layout") == "tab" and "start_time" not in attrs:
-        done = attrs.get("job_state") == "C"
+    get = attrs.get
+    if get("_layout") == "tab" and "start_time" not in attrs:
+        done = get("job_state") == "C"
         return (_time(attrs, "qtime"), _time(attrs, "mtime"),
                 _time(attrs, "ctime") if done else None)
-    return (_time(attrs, "qtime") or _time(attrs, "ctime"), _time(attrs, "start_time"),
-            _time(attrs, "comp_time"))
+    # Inlined _time (one call per value instead of two: this runs for every record).
+    submit = _read_time(value) if (value := get("qtime")) else None
+    if submit is None:
+        submit = _read_time(value) if (value := get("ctime")) else None
+    start = _read_time(value) if (value := get("start_time")) else None
+    end = _read_time(value) if (value := get("comp_time")) else None
+    return submit, start, end
 
 
 def _over_walltime(attrs: Mapping[str, str], start: datetime | None, end: datetime | None) -> bool:
@@ -104,21 +112,23 @@ def info_from_attrs(job_id: str, attrs: Mapping[str, str]) -> JobInfo:
     code, -11 or a signal exit past the walltime -> TIMEOUT, other negatives -> FAILED
     (exit_code None, reason names the JOB_EXEC code), > 256 -> CANCELLED (killed by a
     signal); no exit_status -> UNKNOWN with native_state "C" until :func:`resolve`."""
-    letter = attrs.get("job_state", "").strip()
+    get = attrs.get
+    letter = get("job_state", "").strip()
     submit, start, end = _times(attrs)
-    state, exit_code, reason = _outcome(attrs, letter, start, end)
-    return JobInfo.trusted(job_id, state, name=attrs.get("Job_Name") or None, native_state=letter,
+    if letter == "C":
+        state, exit_code, reason = _outcome(attrs, letter, start, end)
+    else:  # _outcome's first rule, inlined: most records are not completed
+        state, exit_code, reason = STATE_MAP.get(letter, JobState.UNKNOWN), None, _WAITING.get(letter)
+    return JobInfo.trusted(job_id, state, name=get("Job_Name") or None, native_state=letter,
                            exit_code=exit_code, submit_time=submit, start_time=start, end_time=end,
-                           reason=reason, queue=attrs.get("queue") or None, owner=attrs.get("Job_Owner") or None)
+                           reason=reason, queue=get("queue") or None, owner=get("Job_Owner") or None)
 
 
 def _outcome(attrs: Mapping[str, str], letter: str, start: datetime | None,
              end: datetime | None) -> tuple[JobState, int | None, str | None]:
     """(state, exit code, reason) by the rules of :func:`info_from_attrs`."""
     if letter != "C":
-        reason = {"H": "held (by a user, or waiting for a dependency)",
-                  "W": "waiting for its requested execution time"}.get(letter)
-        return STATE_MAP.get(letter, JobState.UNKNOWN), None, reason
+        return STATE_MAP.get(letter, JobState.UNKNOWN), None, _WAITING.get(letter)
     raw = attrs.get("exit_status", "").strip()
     if not raw:
         if _over_walltime(attrs, start, end):

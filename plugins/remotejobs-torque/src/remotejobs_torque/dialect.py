@@ -300,27 +300,31 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
             raise _pbs_pro(result, "it shows a job in state F (PBS Pro's finished state; Torque's is C)")
         return jobs
 
-    def _readable(self, result: CommandResult, *, unique: bool = True) -> list[dict[str, str]]:
-        """The records that can be read (and, with ``unique``, appear once). Malformed
-        records (maybe another user's hostile job name) are logged and left out instead of
-        failing the query; an id that two records claim is left out too (one is forged)."""
-        records: list[dict[str, str]] = []
+    def _readable(self, result: CommandResult, *, unique: bool = True) -> list[tuple[str, dict[str, str]]]:
+        """The records that can be read (and, with ``unique``, appear once), each with its
+        :func:`id_key`. Malformed records (maybe another user's hostile job name) are logged
+        and left out instead of failing the query; an id that two records claim is left out
+        too (one is forged)."""
+        records: list[tuple[str, dict[str, str]]] = []
         seen: dict[str, int] = {}
+        valid = self.job_id_pattern.fullmatch
         for attrs in self._records(result):
             if MALFORMED in attrs:
                 log.warning("qstat printed an unreadable record (job %r): %s; ignored",
                             attrs.get("Job_Id", "")[:80], attrs[MALFORMED])
-            elif not self.valid_id(attrs["Job_Id"]):
+            elif valid(attrs["Job_Id"]) is None:
                 log.warning("qstat printed a record with the malformed id %r; ignored", attrs["Job_Id"][:80])
             else:
-                records.append(attrs)
                 key = id_key(attrs["Job_Id"])
+                records.append((key, attrs))
                 seen[key] = seen.get(key, 0) + 1
-        twice = {k for k, n in seen.items() if n > 1} if unique else set()
+        if not unique or len(seen) == len(records):
+            return records
+        twice = {k for k, n in seen.items() if n > 1}
         for key in sorted(twice):
             log.warning("qstat printed %d records for job %r: ambiguous (a forged record?), ignored",
                         seen[key], key[:80])
-        return [a for a in records if id_key(a["Job_Id"]) not in twice]
+        return [(key, attrs) for key, attrs in records if key not in twice]
 
     @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
@@ -330,8 +334,8 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         that cannot be read, or claim an id twice, are left out (see :meth:`_readable`)."""
         wanted = {id_key(i): i for i in ids}
         infos: dict[str, JobInfo] = {}
-        for attrs in self._readable(result):
-            asked = wanted.get(id_key(attrs["Job_Id"]))
+        for key, attrs in self._readable(result):
+            asked = wanted.get(key)
             if asked is not None:
                 infos[asked] = info_from_attrs(asked, attrs)
         return infos
@@ -344,7 +348,7 @@ class TorqueDialect(SchedulerDialect[TorqueSettings]):
         """Every job of ``user`` (``Job_Owner`` before the ``@``), with ids as shown. In the
         text layouts this listing may hold records forged by another user's job name: the
         text probe is ``confirm_list`` (the resource asks again for the ids)."""
-        return [info_from_attrs(a["Job_Id"], a) for a in self._readable(result, unique=False)
+        return [info_from_attrs(a["Job_Id"], a) for _, a in self._readable(result, unique=False)
                 if a.get("Job_Owner", "").split("@")[0] == user]
 
     # -- cancel -------------------------------------------------------------------
