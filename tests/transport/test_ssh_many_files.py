@@ -3,6 +3,7 @@ through one channel), and what a download refuses from the server."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,18 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def transport(make_transport: MakeTransport) -> Iterator[SSHTransport]:
+def transport(make_transport: MakeTransport) -> SSHTransport:
     t = make_transport()
     t.home()  # the shell channel is open before channels are counted
-    yield t
-    t.run(["rm", "-rf", "--", "rj-many-files"])
+    return t
+
+
+@pytest.fixture
+def remote(transport: SSHTransport) -> Iterator[str]:
+    """A directory of this test alone in the user's home (other runs use the same user)."""
+    name = f"rj-many-files-{secrets.token_hex(4)}"
+    yield name
+    transport.run(["rm", "-rf", "--", name])
 
 
 @pytest.fixture
@@ -40,7 +48,7 @@ def channels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_a_thousand_files_go_up_and_come_back_in_one_channel_each_way(
-        transport: SSHTransport, channels: list[str], tmp_path: Path) -> None:
+        transport: SSHTransport, remote: str, channels: list[str], tmp_path: Path) -> None:
     up = tmp_path / "up"
     up.mkdir()
     files = []
@@ -49,13 +57,13 @@ def test_a_thousand_files_go_up_and_come_back_in_one_channel_each_way(
         path.write_bytes(f"file {i}\n".encode() * (i % 7))
         files.append(str(path))
     (up / "f0003.dat").chmod(0o640)
-    remote = transport.put_many(files, "rj-many-files/in")
-    assert channels == ["session"] and len(remote) == 1000
-    assert transport.listdir("rj-many-files/in") == sorted(p.name for p in up.iterdir())  # over SFTP
+    sent = transport.put_many(files, f"{remote}/in")
+    assert channels == ["session"] and len(sent) == 1000
+    assert transport.listdir(f"{remote}/in") == sorted(p.name for p in up.iterdir())  # over SFTP
     down = tmp_path / "down"
     down.mkdir()
     channels.clear()
-    got = transport.get_many("rj-many-files/in", [Path(f).name for f in files], str(down))
+    got = transport.get_many(f"{remote}/in", [Path(f).name for f in files], str(down))
     assert channels == ["session"]
     assert [Path(p).name for p in got] == [Path(f).name for f in files]
     for name in files:
@@ -65,32 +73,33 @@ def test_a_thousand_files_go_up_and_come_back_in_one_channel_each_way(
 
 
 def test_a_link_in_the_archive_is_refused_and_nothing_is_written(
-        transport: SSHTransport, tmp_path: Path) -> None:
-    transport.run(["sh", "-c", "mkdir -p rj-many-files/evil && echo ok > rj-many-files/evil/good && "
-                   "ln -sf /etc/passwd rj-many-files/evil/passwd"])
+        transport: SSHTransport, remote: str, tmp_path: Path) -> None:
+    transport.run(["sh", "-c", f"mkdir -p {remote}/evil && echo ok > {remote}/evil/good && "
+                   f"ln -sf /etc/passwd {remote}/evil/passwd"])
     with pytest.raises(TransferError, match=r"not asked for|not a regular file"):
-        transport.get_many("rj-many-files/evil", ["good", "passwd"], str(tmp_path))
+        transport.get_many(f"{remote}/evil", ["good", "passwd"], str(tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "..", "a/b", ""])
-def test_names_that_are_not_plain_file_names_are_refused(transport: SSHTransport, tmp_path: Path,
+def test_names_that_are_not_plain_file_names_are_refused(transport: SSHTransport, remote: str, tmp_path: Path,
                                                         name: str) -> None:
     with pytest.raises(TransferError, match="not a plain file name"):
-        transport.get_many("rj-many-files", [name], str(tmp_path))
+        transport.get_many(remote, [name], str(tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_file_fails_the_download_with_tars_message(transport: SSHTransport, tmp_path: Path) -> None:
-    transport.run(["sh", "-c", "mkdir -p rj-many-files/some && echo ok > rj-many-files/some/here"])
+def test_a_missing_file_fails_the_download_with_tars_message(transport: SSHTransport, remote: str,
+                                                            tmp_path: Path) -> None:
+    transport.run(["sh", "-c", f"mkdir -p {remote}/some && echo ok > {remote}/some/here"])
     with pytest.raises(TransferError, match="not-here"):
-        transport.get_many("rj-many-files/some", ["here", "not-here"], str(tmp_path))
+        transport.get_many(f"{remote}/some", ["here", "not-here"], str(tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
-def test_uploading_two_files_of_one_name_is_refused(transport: SSHTransport, tmp_path: Path) -> None:
+def test_uploading_two_files_of_one_name_is_refused(transport: SSHTransport, remote: str, tmp_path: Path) -> None:
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "same").write_text(sub)
     with pytest.raises(TransferError, match="same name"):
-        transport.put_many([str(tmp_path / "a" / "same"), str(tmp_path / "b" / "same")], "rj-many-files/x")
+        transport.put_many([str(tmp_path / "a" / "same"), str(tmp_path / "b" / "same")], f"{remote}/x")
