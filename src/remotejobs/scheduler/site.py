@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from remotejobs.errors import InvalidJobSpecError
 from remotejobs.models import JobSpec
 
-__all__ = ["feature_names", "pbs_datetime", "per_process_memory", "priority_of_nice", "split_option"]
+__all__ = ["feature_names", "pbs_datetime", "per_process_memory", "priority_of_nice", "qsub_site_options",
+           "split_option"]
 
 _FEATURE = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -71,3 +73,29 @@ def per_process_memory(spec: JobSpec, backend: str) -> int | None:
             f"The {backend} backend takes memory_mb or memory_mb_per_process, not both",
             hint="Give the memory per node (memory_mb) or per process (memory_mb_per_process)")
     return math.ceil(spec.memory_mb_per_process)
+
+
+def qsub_site_options(spec: JobSpec, backend: str, mail_points: Mapping[str, str],
+                      safe: Callable[[str, str], str]) -> list[tuple[str, str]]:
+    """The qsub options Torque and PBS Professional/OpenPBS write alike, in this order:
+    ``-p <priority>`` (-1024..+1023, given as -nice), ``-a`` (:func:`pbs_datetime`),
+    ``-M <user list>``, ``-m <points>`` (``mail_points`` maps each ``email_on`` word to the
+    scheduler's letter: Torque's ``fail`` is ``f``, PBS's ``a``), then
+    ``scheduler_options[backend]`` (:func:`split_option`; ``""`` value: a bare flag).
+    ``safe(value, what)`` returns a free-text value qsub may get, or raises
+    :class:`~remotejobs.errors.InvalidJobSpecError` naming ``what``. Each dialect cites
+    the syntax (torque doc/man1/qsub.1.in, openpbs doc/man1/qsub.1B)."""
+    opts: list[tuple[str, str]] = []
+    priority = priority_of_nice(spec, -1024, 1023, backend)
+    if priority is not None:
+        opts.append(("-p", str(priority)))
+    if spec.begin is not None:
+        opts.append(("-a", pbs_datetime(spec.begin)))
+    if spec.email is not None:
+        opts.append(("-M", safe(spec.email, "e-mail address")))
+        if spec.email_on:
+            opts.append(("-m", "".join(sorted(mail_points[e] for e in spec.email_on))))
+    for raw in spec.scheduler_options.get(backend, ()):
+        flag, value = split_option(raw)
+        opts.append((flag, safe(value, f"scheduler option {flag}") if value else ""))
+    return opts

@@ -33,7 +33,7 @@ from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import ProbeAnswer, StatusProbe, format_probes
-from remotejobs.scheduler.site import feature_names, pbs_datetime, per_process_memory, priority_of_nice, split_option
+from remotejobs.scheduler.site import feature_names, per_process_memory, qsub_site_options
 from remotejobs.transport.base import CommandResult
 from remotejobs_pbs._ids import _ID, ID_FORMS, array_of, is_job_id, key
 from remotejobs_pbs._qstat import parse_json, parse_text
@@ -108,19 +108,7 @@ def site_options(spec: JobSpec) -> list[tuple[str, str]]:
     opts: list[tuple[str, str]] = []
     if spec.account is not None:
         opts.append(("-A", _safe(spec.account, "account")))
-    priority = priority_of_nice(spec, -1024, 1023, "pbs")
-    if priority is not None:
-        opts.append(("-p", str(priority)))
-    if spec.begin is not None:
-        opts.append(("-a", pbs_datetime(spec.begin)))
-    if spec.email is not None:
-        opts.append(("-M", _safe(spec.email, "e-mail address")))
-        if spec.email_on:
-            opts.append(("-m", "".join(sorted(_MAIL_POINTS[e] for e in spec.email_on))))
-    for raw in spec.scheduler_options.get("pbs", ()):
-        flag, value = split_option(raw)
-        opts.append((flag, _safe(value, f"scheduler option {flag}") if value else ""))
-    return opts
+    return opts + qsub_site_options(spec, "pbs", _MAIL_POINTS, _safe)
 
 
 def job_name(name: str | None) -> str:

@@ -37,7 +37,7 @@ from remotejobs.errors import InvalidJobSpecError, JobNotFoundError, SchedulerEr
 from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.probes import StatusProbe, format_probes
-from remotejobs.scheduler.site import feature_names, pbs_datetime, priority_of_nice, split_option
+from remotejobs.scheduler.site import feature_names, qsub_site_options
 from remotejobs.transport.base import CommandResult
 from remotejobs_torque._qstat_text import MALFORMED, parse_full
 from remotejobs_torque._qstat_xml import parse_xml
@@ -126,19 +126,7 @@ def site_options(spec: JobSpec) -> list[tuple[str, str]]:
         opts.append(("-A", _safe(spec.account, "account")))
     if spec.exclusive:
         opts.append(("-n", ""))
-    priority = priority_of_nice(spec, -1024, 1023, "torque")
-    if priority is not None:
-        opts.append(("-p", str(priority)))
-    if spec.begin is not None:
-        opts.append(("-a", pbs_datetime(spec.begin)))
-    if spec.email is not None:
-        opts.append(("-M", _safe(spec.email, "e-mail address")))
-        if spec.email_on:
-            opts.append(("-m", "".join(sorted(_MAIL_POINTS[e] for e in spec.email_on))))
-    for raw in spec.scheduler_options.get("torque", ()):
-        flag, value = split_option(raw)
-        opts.append((flag, _safe(value, f"scheduler option {flag}") if value else ""))
-    return opts
+    return opts + qsub_site_options(spec, "torque", _MAIL_POINTS, _safe)
 
 
 def job_name(name: str | None) -> str:
