@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from remotejobs.errors import AuthenticationError
+from remotejobs.errors import AuthenticationError, UnsupportedOperationError
+from remotejobs.models import JobSpec
 from remotejobs.registry import BackendRegistry
 from remotejobs.scheduler import BatchResource, BatchSettings
 from remotejobs.testing import ContractEnv
@@ -77,6 +78,20 @@ def test_the_plugin_registers_the_backend() -> None:
 @pytest.fixture
 def toyq_bin_dir() -> Path:
     return BUILD
+
+
+def test_the_launchers_the_page_says_toyq_accepts() -> None:
+    """The page's "Launchers: what a backend declares": a batch backend declares nothing;
+    launchers for any scheduler are accepted, ``srun`` (Slurm's) is refused before sending."""
+    resource = toyq_resource.ToyqResource(BatchSettings(bin_dir=str(BUILD)), name="toyq")
+    try:
+        assert resource.launch_steps
+        assert {"multiple", "mpirun"} <= set(resource.launchers()) and "srun" not in resource.launchers()
+        with pytest.raises(UnsupportedOperationError) as err:
+            resource.submit(JobSpec(executable="/bin/true", launcher="srun"))
+        assert "launcher='srun'" in str(err.value) and "'toyq'" in str(err.value)
+    finally:
+        resource.close()
 
 
 class TestToyqFromTheDocs(toyq_contract.TestToyq):  # type: ignore[misc,name-defined]
