@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from remotejobs import errors as _errors
+from remotejobs._session import _Session
 from remotejobs.agent._paths import AgentError, private_dir, socket_path
 from remotejobs.models import Capability, JobInfo, JobSpec
-from remotejobs.resource import BackendSettings, ComputeResource, _Session
+from remotejobs.resource import BackendSettings, ComputeResource
 from remotejobs.transport.base import CommandResult, transfer_progress
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "AgentClient", "AgentResource", "agent_enabled", "connect"]
