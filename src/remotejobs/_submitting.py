@@ -50,9 +50,9 @@ class ResourceSubmission(ResourceSession):
     def _submit(self, spec: JobSpec) -> str:
         """Submit and return the scheduler's id. Never retried blindly on uncertain failure."""
 
-    @abstractmethod
-    def valid_job_id(self, job_id: str) -> bool:
-        """True when ``job_id`` is in this backend's id grammar (defined by ComputeResource)."""
+    if TYPE_CHECKING:  # defined by ComputeResource
+
+        def valid_job_id(self, job_id: str) -> bool: ...
 
     def supports_launcher(self, launcher: Launcher) -> bool:
         """True when jobs here can start with ``launcher`` (``JobSpec.launcher``); a spec

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import re
 import secrets
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Generic, cast
 
 from typing_extensions import TypeVar
@@ -30,18 +28,17 @@ from remotejobs.errors import (
     AuthenticationError,
     JobNotFoundError,
     RemoteJobsError,
-    SchedulerError,
     SubmissionError,
-    TransferError,
     TransportError,
 )
 from remotejobs.launchers import Launcher
-from remotejobs.models import Capability, JobInfo, JobSpec, JobState
+from remotejobs.models import Capability, JobSpec
 from remotejobs.resource import ComputeResource, type_arguments
-from remotejobs.scheduler.arrays import aggregate_array
+from remotejobs.scheduler.batch_files import BatchFiles
+from remotejobs.scheduler.batch_status import BatchStatus
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
-from remotejobs.scheduler.probes import ProbeMemory, StatusProbe
-from remotejobs.scheduler.script import SIGNAL_MARKER, parse_markers, parse_started, read_markers_argv
+from remotejobs.scheduler.probes import ProbeMemory
+from remotejobs.scheduler.script import SIGNAL_MARKER
 from remotejobs.scheduler.settings import BatchSettings
 from remotejobs.scheduler.submission import (
     MAX_SCRIPT_CHARS,
@@ -67,13 +64,12 @@ log = logging.getLogger(__name__)
 BatchSettingsT_co = TypeVar("BatchSettingsT_co", bound=BatchSettings, default=BatchSettings, covariant=True)
 DialectT_co = TypeVar("DialectT_co", bound=SchedulerDialect[Any], default=SchedulerDialect[Any], covariant=True)
 
-#: The name of a job directory, as :meth:`BatchResource._context_for` makes it.
-_STAMP = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
 # After a cancel: a job that never started has neither its index link nor a marker.
 _RECORD_CANCEL = 'cd "$1" 2>/dev/null || exit 0; [ -e "$2" ] || [ -e "$2.exit" ] || printf "%s\\n" "$3" > "$2.exit"'
 
 
-class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_co, DialectT_co]):
+class BatchResource(BatchStatus, BatchFiles, ComputeResource[BatchSettingsT_co],
+                    Generic[BatchSettingsT_co, DialectT_co]):
     """A scheduler backend, declared by its settings and dialect types::
 
         class SlurmResource(BatchResource[SlurmSettings, SlurmDialect]):
@@ -83,8 +79,9 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
     :meth:`SchedulerDialect.from_settings`), ``capabilities`` (the dialect's, plus file
     transfer) and ``backend_name`` (the dialect's ``name``), unless the class sets them.
 
-    The whole status path is here: the dialect's probes in order, a per-resource memory of
-    the unavailable ones (:attr:`probes`), then the jobs' exit markers.
+    The status path (the dialect's probes in order, a per-resource memory of the unavailable
+    ones, :attr:`probes`, then the jobs' exit markers) is in scheduler/batch_status.py, the
+    files (uploads, a job's output through the job index) in scheduler/batch_files.py.
     """
 
     settings_model: ClassVar[type[BatchSettings]] = BatchSettings
@@ -340,135 +337,6 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
         except RemoteJobsError as exc:
             return exc
 
-    def _status_many(self, ids: Sequence[str]) -> dict[str, JobInfo]:
-        """The probes' answer; then one marker read settles the jobs no probe reported and
-        the unclear ones, array elements included (:class:`ProbeAnswer.elements`); an array
-        is reported as the aggregate of its settled elements."""
-        infos, elements = self._probe(ids)
-        members = {e.id: e for array in elements.values() for e in array}
-        plain = [i for i in ids if i not in elements]
-        settled = self._settle(plain + list(members), {**infos, **members})
-        found = {i: settled[i] for i in plain if i in settled}
-        for array_id, array in elements.items():
-            if array:
-                found[array_id] = aggregate_array(array_id, [settled[e.id] for e in array])
-        return found
-
-    def _probe(self, ids: Sequence[str]) -> tuple[dict[str, JobInfo], dict[str, list[JobInfo]]]:
-        """The dialect's probes in order: the first available live one for all ``ids`` (the
-        next live one only for the ids its answer left out), then each history one for the
-        ids still missing (see scheduler/probes.py). Returns this user's infos by asked id,
-        and this user's elements of each asked array whose probe gave them."""
-        infos: dict[str, JobInfo] = {}
-        elements: dict[str, list[JobInfo]] = {}
-        live_pending = list(ids)
-        for probe in self.dialect.status_probes():
-            live = probe.stage == "live"
-            if (live and not live_pending) or self.probes.is_unavailable(probe.name):
-                continue
-            asked = live_pending if live else [i for i in ids if i not in infos and i not in elements]
-            command = probe.command_for(asked, self._user) if asked else None
-            if command is None:
-                continue
-            result = self._run_probe(probe, command)
-            if result is None:
-                continue
-            try:
-                answer = probe.answer(result, asked)
-            except SchedulerError:
-                by_ids = probe.command(asked)
-                if by_ids is None or by_ids == command:
-                    raise
-                # a listing of the user's jobs that cannot be read (one odd record among
-                # many): ask for the ids alone, as below the bulk threshold
-                log.info("%s: %s listing unreadable; asking by ids", self.name, probe.name)
-                answer = probe.answer(self._run(by_ids), asked)
-            infos.update(self._mine(dict(answer.jobs)))
-            for array_id, array in answer.elements.items():
-                elements[array_id] = list(self._mine({e.id: e for e in array}).values())
-            if live:
-                live_pending = [i for i in answer.unanswered if i not in infos and i not in elements]
-        return infos, elements
-
-    def _run_probe(self, probe: StatusProbe, command: Command) -> CommandResult | None:
-        """Run one probe's command; None (and remembered) when the probe is unavailable."""
-        result = self._run(command)
-        if not probe.is_unavailable(result):
-            return result
-        self.probes.mark_unavailable(probe.name)
-        log.info("%s: %s is unavailable here; not asked again (%s)", self.name, probe.name,
-                 result.output[:200])
-        return None
-
-    def _settle(self, ids: list[str], infos: dict[str, JobInfo]) -> dict[str, JobInfo]:
-        """Jobs no probe reported, or that the dialect cannot settle from their report:
-        one exit-marker read, then :meth:`SchedulerDialect.settle`; no evidence, UNKNOWN
-        for a job known to exist (see :meth:`_lost`)."""
-        pending = [i for i in ids if i not in infos or self.dialect.needs_marker(infos[i])]
-        if not pending:
-            return infos
-        markers, started = self._read_markers(pending)
-        for job_id in pending:
-            settled = self.dialect.settle(job_id, infos.get(job_id), markers.get(job_id))
-            settled = settled or self._lost(job_id, started)
-            if settled is not None:
-                infos[job_id] = settled
-        return infos
-
-    def _mine(self, infos: dict[str, JobInfo]) -> dict[str, JobInfo]:
-        """Drop jobs of other users (schedulers show everyone's jobs to a status query)."""
-        user = self._user
-        return {
-            k: v for k, v in infos.items() if not v.owner or not user or v.owner.split("@")[0] == user
-        }
-
-    def _read_markers(self, ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
-        """One command: exit markers of ``ids``, and the ids whose job started here."""
-        result = self.transport.run(read_markers_argv(posixpath.join(self._root, "ids"), list(ids)))
-        return parse_markers(result.stdout), parse_started(result.stdout)
-
-    def _lost(self, job_id: str, started: set[str]) -> JobInfo | None:
-        """UNKNOWN (with the reason) for a job known to exist that left no evidence of
-        its end; None for an id neither this session nor the cluster knows."""
-        if job_id not in self._known and job_id not in started:
-            return None
-        return JobInfo(
-            id=job_id,
-            state=JobState.UNKNOWN,
-            reason="The scheduler no longer reports this job and it left no exit marker "
-            + ("(it was killed before it could record one)" if job_id in started
-               else "(it may have been cancelled before it started)"),
-        )
-
-    def _jobs(self) -> list[JobInfo]:
-        """The first available live probe that can list; unclear jobs settled by markers."""
-        user = self._user or ""
-        for probe in self.dialect.status_probes():
-            if (probe.stage != "live" or probe.list_command is None or probe.parse_list is None
-                    or self.probes.is_unavailable(probe.name)):
-                continue
-            result = self._run_probe(probe, probe.list_command(user))
-            if result is None:
-                continue
-            listed = self._mine({i.id: i for i in probe.parse_list(result, user)})
-            if probe.confirm_list and listed:
-                listed = self._confirmed(probe, listed)
-            unclear = [i for i, info in listed.items() if self.dialect.needs_marker(info)]
-            if unclear:
-                listed.update(self._settle(unclear, {i: listed[i] for i in unclear}))
-            return list(listed.values())
-        raise SchedulerError(f"The {self.dialect.name} dialect has no available way to list jobs",
-                             hint="Give a live StatusProbe a list_command")
-
-    def _confirmed(self, probe: StatusProbe, listed: dict[str, JobInfo]) -> dict[str, JobInfo]:
-        """``listed`` as the scheduler reports those ids when asked for them alone (one
-        more call): records forged into a listing of every user's jobs do not survive."""
-        command = probe.command(list(listed))
-        if command is None:
-            return {}
-        confirmed = probe.parse(self._run(command), list(listed))
-        return {i: info for i, info in self._mine(confirmed).items() if info.owner}
-
     def _cancel(self, job_id: str) -> None:
         result = self._run(self.dialect.cancel_command(job_id))
         try:
@@ -490,61 +358,4 @@ class BatchResource(ComputeResource[BatchSettingsT_co], Generic[BatchSettingsT_c
             return
         self.transport.run(["sh", "-c", _RECORD_CANCEL, "sh", posixpath.join(self._root, "ids"), job_id,
                             SIGNAL_MARKER])
-
-    # -- files ----------------------------------------------------------------------
-    def _upload(self, local_path: Path, remote_dir: str) -> str:
-        # absolute, so that a job (which runs in its own directory) can open the result
-        remote_dir = self._remote_path(remote_dir)
-        target = posixpath.join(remote_dir, local_path.name)
-        self.transport.makedirs(remote_dir)
-        self.transport.put(str(local_path), target)
-        return target
-
-    def _job_dir(self, job_id: str) -> str:
-        """The directory of this user's job ``job_id``, resolved through the job index:
-        the link ``<root>/ids/<id>`` that the job script made must point at exactly
-        ``<root>/jobs/<stamp>`` (the form :meth:`_context_for` creates). Never a path
-        joined from anything else, so no id or link can name a directory outside.
-
-        :raises JobNotFoundError: the job never started here, or its index entry is not a
-            link to one of this user's job directories.
-        """
-        if not self.valid_job_id(job_id):  # the public methods checked already; defence in depth
-            raise JobNotFoundError(job_id, message=f"{job_id[:100]!r} is not a job id")
-        link = posixpath.join(self._root, "ids", job_id)
-        result = self.transport.run(["readlink", "--", link])
-        target = result.stdout.rstrip("\n")
-        if result.exit_status != 0 or not target:
-            raise JobNotFoundError(
-                job_id, message=f"No files for job {job_id!r}: it has not started, or is unknown")
-        jobs = posixpath.join(self._root, "jobs")
-        if posixpath.dirname(target) != jobs or not _STAMP.fullmatch(posixpath.basename(target)):
-            raise JobNotFoundError(
-                job_id, message=f"The index entry of job {job_id!r} does not point to one of this "
-                f"user's job directories ({target[:200]!r}); nothing was read")
-        return target
-
-    def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
-        """The files of the job's own directory (:meth:`_job_dir`), by the names listed."""
-        job_dir = self._job_dir(job_id)
-        try:
-            names = self.transport.listdir(job_dir)
-        except TransferError as exc:
-            raise JobNotFoundError(
-                job_id, message=f"No files for job {job_id!r}: it has not started, or is unknown"
-            ) from exc
-        names = [n for n in names if not n.startswith(".") and "/" not in n]
-        if name is not None:
-            if name not in names:
-                raise TransferError(
-                    f"Job {job_id!r} has no file {name!r}; it has: {', '.join(names) or 'none'}",
-                    path=name,
-                )
-            names = [name]
-        paths = []
-        for entry in names:
-            local = local_dir / entry
-            self.transport.get(posixpath.join(job_dir, entry), str(local))
-            paths.append(local)
-        return paths
 
