@@ -23,13 +23,8 @@ one recorded as submitted is re-attached to its job, and one recorded as failed 
 cancelled runs again; ``force=True`` reruns a step and everything declared after it that
 depends on it.
 
-Crash safety: before submitting, the engine records a random token and puts it in the job
-name (``<label>-rj<token>``); after the scheduler answers, it records the id. A process
-killed in between is repaired on the next run by finding the token in ``jobs()``. So a
-SIGKILL at any point neither loses nor duplicates a job (as long as the scheduler still
-lists the job when the script runs again). ``REMOTEJOBS_WORKFLOW_CRASH=<point>:<label>``
-(points ``before-submit``, ``after-submit``, ``after-record``, ``after-transfer``) kills the process with
-SIGKILL there, for testing exactly that.
+Crash safety: a token in the job name, recorded before submitting, finds a job whose
+submission a killed process did not record (see :mod:`remotejobs.workflow.starting`).
 """
 
 from __future__ import annotations
@@ -38,18 +33,14 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
-import secrets
-import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from remotejobs.errors import RemoteJobsError
 from remotejobs.job import Job
-from remotejobs.models import DependencyGroup, JobInfo, JobSpec, JobState, merge_info
+from remotejobs.models import JobInfo, JobSpec, JobState, merge_info
 from remotejobs.resource import ComputeResource
 from remotejobs.workflow.conditions import ALWAYS, Atom, Condition, Value, atom_value, decided, dump, simplify
 from remotejobs.workflow.conditions import native_dependency as translate
@@ -57,14 +48,13 @@ from remotejobs.workflow.context import workflow_scope
 from remotejobs.workflow.journal import Journal
 from remotejobs.workflow.progress import Progress
 from remotejobs.workflow.racing import FirstOf, judge
+from remotejobs.workflow.starting import StepStarts
 from remotejobs.workflow.steps import FileRef, Step, WorkflowError, file_ref_of
-from remotejobs.workflow.transfers import resolve_files, run_transfer, sha256_of
+from remotejobs.workflow.transfers import sha256_of
 
 __all__ = ["FirstOf", "Workflow", "default_workflow", "info_started"]
 
 log = logging.getLogger(__name__)
-_REUSABLE = {JobState.QUEUED.value, JobState.HELD.value, JobState.RUNNING.value, JobState.SUSPENDED.value,
-             JobState.COMPLETED.value, JobState.UNKNOWN.value}
 
 
 def info_started(info: JobInfo) -> bool:
@@ -88,12 +78,7 @@ def default_workflow() -> Workflow:
     return _DEFAULT[0]
 
 
-def _crash_point(point: str, label: str) -> None:
-    if os.environ.get("REMOTEJOBS_WORKFLOW_CRASH") == f"{point}:{label}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-class Workflow:
+class Workflow(StepStarts):
     """A set of steps run together; with a ``name``, remembered in a journal.
 
     ``with Workflow("park") as wf:`` makes it current: ``resource.submit(spec)`` and
@@ -322,38 +307,6 @@ class Workflow:
             self.advance()
         return step
 
-    def _attach(self, step: Step) -> None:
-        """Take up what the journal knows of ``step`` (see the module doc)."""
-        journal = self.journal
-        if journal is None:
-            return
-        row = journal.get(step.key)
-        if row is not None and not step.forced:
-            if row.state == "SUBMITTING" and row.token:
-                job_id = self._find_token(step.resource, row.token)
-                if job_id is not None:
-                    journal.put(step.key, job_id=job_id, state=JobState.QUEUED.value)
-                    row = journal.get(step.key)
-            reusable = row is not None and row.state in _REUSABLE and (
-                row.job_id is not None if step.kind == "job" else row.state == JobState.COMPLETED.value)
-            if row is not None and reusable:
-                state = JobState(row.state)
-                info = JobInfo(id=row.job_id or step.label, name=step.label, state=state, reason=row.reason)
-                step._set(job_id=row.job_id, held=False, result=row.result, info=info,
-                          ever_started=state in (JobState.RUNNING, JobState.COMPLETED))
-                log.info("workflow %s: step %s re-attached (%s%s)", self.name, step.label, state.value,
-                         f", job {row.job_id}" if row.job_id else "")
-                return
-        journal.put(step.key, label=step.label, kind=step.kind, resource=step.resource.name, state="HELD",
-                    job_id=None, token=None, reason=None, result=None, position=len(self.steps),
-                    payload=json.dumps({k: v for k, v in step.payload.items() if k != "source_ref"}))
-
-    def _find_token(self, resource: ComputeResource, token: str) -> str | None:
-        for info in resource.jobs():
-            if info.name and info.name.endswith(f"rj{token}"):
-                return info.id
-        return None
-
     def _value(self, atom: Atom) -> Value:
         job = atom.job
         if isinstance(job, Step):
@@ -390,39 +343,6 @@ class Workflow:
                 object.__setattr__(step, "cause", root if isinstance(root, Step) else None)
                 return f"Not run: {what} ended {state.value}{via}, so {step.condition} can no longer hold"
         return f"Not run: {step.condition} can no longer hold"
-
-    def _start(self, step: Step, dependency: DependencyGroup | None) -> None:
-        if step.kind == "job":
-            self._submit_job(step, dependency)
-            return
-        try:
-            result = run_transfer(step)
-        except RemoteJobsError as exc:
-            self._finish(step, JobState.FAILED, f"{step.kind} failed: {exc}")
-            return
-        _crash_point("after-transfer", step.label)
-        step._set(result=result, held=False, ever_started=True)
-        self._finish(step, JobState.COMPLETED, None)
-
-    def _submit_job(self, step: Step, dependency: DependencyGroup | None) -> None:
-        assert step.spec is not None
-        token = secrets.token_hex(4)
-        spec = resolve_files(step.spec).model_copy(update={"name": f"{step.label}-rj{token}",
-                                                             "depends_on": dependency})
-        if self.journal is not None:
-            self.journal.put(step.key, state="SUBMITTING", token=token)
-        _crash_point("before-submit", step.label)
-        with workflow_scope(None):
-            job = step.resource.submit(spec)
-        _crash_point("after-submit", step.label)
-        info = JobInfo(id=job.id, name=spec.name, state=JobState.QUEUED,
-                       reason=f"waiting for {dependency and step.condition}" if dependency else None)
-        step._set(job_id=job.id, held=False, info=info)
-        if self.journal is not None:
-            self.journal.put(step.key, job_id=job.id, state=JobState.QUEUED.value, reason=info.reason)
-        _crash_point("after-record", step.label)
-        log.info("workflow %s: step %s submitted as job %s on %s%s", self.name, step.label, job.id,
-                 step.resource.name, " with a scheduler dependency" if dependency else "")
 
     def _update(self, step: Step, info: JobInfo) -> None:
         merged = merge_info(step.info, info)
