@@ -130,6 +130,32 @@ def test_wrapped_values_are_joined() -> None:
     assert "LONG_VARIABLE_FOR_WRAPPING=" + "a" * 109 in emulator["94.vm"]["Variable_List"]
 
 
+def test_every_record_defence_of_the_text_reader() -> None:
+    """Each way a ``qstat -f`` record is unreadable marks that record only, and the
+    lines after the mark are not read into it (a forged tail stays out)."""
+    text = ("Job Id: 1.s\r\n    job_state = R\r\n    Job_Name = a\r\n\tb\r\n \t\r\n\n"
+            "Job Id: \n    job_state = R\n"
+            "Job Id: 2.s\n\tcontinued\n    job_state = R\n"
+            "Job Id: 3.s\n    job_state = R\n    job_state = C\n    Job_Name = later\n"
+            "Job Id: 4.s\ncolumn zero\n    job_state = R\n"
+            "Job Id: 5.s\n    job_state = R\n    _malformed = forged\n    Job_Name = later\n"
+            "Job Id:\t6.s\n\tjob_state = Q\n\tJob_Name = x\n\ty\n"
+            "Job Id: 7.s\n    Job_Name = x\n")
+    assert parse_full(text) == [
+        {"Job_Id": "1.s", "_layout": "space", "job_state": "R", "Job_Name": "ab"},
+        {"Job_Id": "", "_layout": "space", "_malformed": "line 7: job header without an id"},
+        {"Job_Id": "2.s", "_layout": "space", "_malformed": "line 10: continuation line before any attribute"},
+        {"Job_Id": "3.s", "_layout": "space", "job_state": "R",
+         "_malformed": "line 14: attribute 'job_state' given twice"},
+        {"Job_Id": "4.s", "_layout": "space", "_malformed": "line 17: not a qstat -f attribute line: 'column zero'"},
+        {"Job_Id": "5.s", "_layout": "space", "job_state": "R", "_malformed": "forged"},
+        {"Job_Id": "6.s", "_layout": "tab", "job_state": "Q", "Job_Name": "xy"},
+        {"Job_Id": "7.s", "_layout": "space", "Job_Name": "x", "_malformed": "job '7.s' has no job_state"},
+    ]
+    with pytest.raises(ValueError, match="line 2: text outside a job block"):
+        parse_full("\n    job_state = R\nJob Id: 1\n")
+
+
 def test_reference_text_and_xml_fixtures(dialect: TorqueDialect) -> None:
     text = dialect.parse_status(result(golden("reconstructed_torque_qstat_f_reference.txt")), ["42940"])
     assert (text["42940"].state, text["42940"].exit_code, text["42940"].name) == (

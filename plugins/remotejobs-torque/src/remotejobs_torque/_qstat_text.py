@@ -39,6 +39,12 @@ _HEADER = "Job Id:"
 MALFORMED = "_malformed"
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, split at ``\\n`` only (module doc), without a final ``\\r``."""
+    lines = text.split("\n")
+    return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
+
+
 def parse_full(text: str) -> list[dict[str, str]]:
     """Jobs as ``{"Job_Id": id, "<attribute>": value, ...}`` dicts in output order, plus
     ``"_layout": "tab"|"space"`` and, for a record that cannot be read, ``"_malformed"``.
@@ -49,41 +55,48 @@ def parse_full(text: str) -> list[dict[str, str]]:
     current: dict[str, str] | None = None
     last: str | None = None
     blanks = 0  # blank lines seen since the last non-blank line of the current block
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.removesuffix("\r")
-        if not line.strip():
+    # Per-block facts kept in locals (this loop runs for every line of 100,000s of jobs).
+    tab_layout = broken = False  # broken: MALFORMED in current
+    for number, line in enumerate(_lines(text), start=1):
+        if not line or line.isspace():  # as "not line.strip()"
             blanks += 1
             continue
-        if line.startswith(_HEADER):
+        first = line[0]
+        if first == "J" and line.startswith(_HEADER):
             rest = line[len(_HEADER):]
-            current = {"Job_Id": rest.strip(), "_layout": "tab" if rest.startswith("\t") else "space"}
-            if not current["Job_Id"]:
+            tab_layout = rest.startswith("\t")
+            current = {"Job_Id": rest.strip(), "_layout": "tab" if tab_layout else "space"}
+            broken = not current["Job_Id"]
+            if broken:
                 current[MALFORMED] = f"line {number}: job header without an id"
             jobs.append(current)
             last, blanks = None, 0
             continue
         if current is None:
             raise ValueError(f"line {number}: text outside a job block: {line[:80]!r}")
-        if MALFORMED in current:
+        if broken:
             continue
-        tab_layout = current["_layout"] == "tab"
-        if line.startswith("\t") and not (tab_layout and " = " in line):
+        if first == "\t" and not (tab_layout and " = " in line):
             if last is None:
                 current[MALFORMED] = f"line {number}: continuation line before any attribute"
+                broken = True
                 continue
             current[last] += "\n" * blanks + line[1:]
             blanks = 0
             continue
-        if (line.startswith("    ") or line.startswith("\t")) and " = " in line:
+        if (first == "\t" or line.startswith("    ")) and " = " in line:
             name, _, value = line.strip().partition(" = ")
             if name in current:
                 current[MALFORMED] = f"line {number}: attribute {name!r} given twice"
+                broken = True
                 continue
             current[name] = value
             last, blanks = name, 0
+            broken = name == MALFORMED  # a (hostile) attribute named like the marker
             continue
         if last is None:
             current[MALFORMED] = f"line {number}: not a qstat -f attribute line: {line[:80]!r}"
+            broken = True
             continue
         current[last] += "\n" * (blanks + 1) + line  # a newline inside the value (module doc)
         blanks = 0
