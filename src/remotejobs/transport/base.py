@@ -6,15 +6,18 @@ schedulers; a :class:`~remotejobs.scheduler.BatchResource` composes one with a d
 
 from __future__ import annotations
 
+import hashlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from pathlib import Path
 from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CommandResult", "CommandTransport", "InteractiveHandler", "ProgressCallback", "transfer_progress"]
+__all__ = ["CommandResult", "CommandTransport", "InteractiveHandler", "ProgressCallback", "sha256_of",
+           "transfer_progress"]
 
 #: Called with (bytes done, bytes total) while a file moves.
 ProgressCallback = Callable[[int, int], None]
@@ -28,6 +31,15 @@ transfer_progress: ContextVar[ProgressCallback | None] = ContextVar("transfer_pr
 #: prompt. Asked for keyboard-interactive prompts (2FA codes) and for the passphrase of an
 #: encrypted key file given without one; ``echo`` False means "do not show what is typed".
 InteractiveHandler = Callable[[str, str, list[tuple[str, bool]]], list[str]]
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 (hex) of a local file, read in 1 MiB chunks. :raises OSError: unreadable."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class CommandResult(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import shutil
 import subprocess
@@ -11,7 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from remotejobs.errors import AuthenticationError, OperationTimeoutError, TransferError, TransportError
-from remotejobs.transport.base import CommandResult, CommandTransport, ProgressCallback, transfer_progress
+from remotejobs.transport.base import (
+    CommandResult,
+    CommandTransport,
+    ProgressCallback,
+    sha256_of,
+    transfer_progress,
+)
 
 __all__ = ["LocalTransport"]
 
@@ -75,7 +80,7 @@ class LocalTransport(CommandTransport):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, tmp)
-            if verify and _sha256(source) != _sha256(tmp):
+            if verify and sha256_of(source) != sha256_of(tmp):
                 raise TransferError(f"Checksum mismatch copying {src} to {dst}", path=dst)
             os.replace(tmp, target)
         except OSError as exc:
@@ -115,11 +120,3 @@ class LocalTransport(CommandTransport):
 def _local(path: str) -> Path:
     p = Path(os.path.expanduser(path))
     return p if p.is_absolute() else Path.home() / p
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

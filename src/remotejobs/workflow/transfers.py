@@ -9,7 +9,6 @@ so a client killed mid-transfer leaves no half file under the final name.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import tempfile
 from pathlib import Path
@@ -17,18 +16,11 @@ from pathlib import Path
 from remotejobs.errors import TransferError
 from remotejobs.models import JobSpec
 from remotejobs.resource import ComputeResource
+from remotejobs.transport.base import sha256_of
 from remotejobs.workflow.steps import FileRef, Step, WorkflowError, file_ref_of
 
 __all__ = ["copy_file", "job_file_path", "resolve_files", "run_transfer", "sha256_of", "upload_file"]
 
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a local file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def upload_file(resource: ComputeResource, local_path: Path, remote_dir: str) -> str:
