@@ -385,6 +385,10 @@ def merge_info(old: JobInfo | None, new: JobInfo) -> JobInfo:
     A final state is kept once seen (a stale poll cannot turn COMPLETED into RUNNING), and
     a known state is not replaced by an earlier one (RUNNING does not become QUEUED).
     UNKNOWN replaces a non-final state: the caller learns that evidence was lost.
+
+    A new report that lacks what an earlier one told of the same job (its name, submit and
+    start times, queue, owner, command: e.g. a job resolved from its exit marker once the
+    scheduler forgot it) keeps those values.
     """
     if old is None:
         return new
@@ -392,7 +396,12 @@ def merge_info(old: JobInfo | None, new: JobInfo) -> JobInfo:
         return old
     if new.state is not JobState.UNKNOWN and new.state.rank < old.state.rank:
         return old
-    return new
+    known = {f: v for f in _KEPT if getattr(new, f) is None and (v := getattr(old, f)) is not None}
+    return new.model_copy(update=known) if known else new
+
+
+#: What :func:`merge_info` keeps from an earlier report when a later one lacks it.
+_KEPT = ("name", "submit_time", "start_time", "queue", "owner", "command")
 
 
 def requested_site_fields(spec: JobSpec, scheduler: str | None = None) -> list[str]:

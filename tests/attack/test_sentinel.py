@@ -32,6 +32,7 @@ from remotejobs.transport._ssh_auth import Credentials
 
 SECRET = "pl4nted-s3cret-\u2603-not-in-any-log"
 SECOND = "second-planted-secret-qqqqqqqq"
+THIRD = "third-planted-secret-pppppppp"
 
 
 @pytest.fixture
@@ -130,8 +131,9 @@ def test_under_xdist_counts_add_up_and_a_lost_job_or_a_leak_fails_the_run(tmp_pa
     the same code as a run without xdist): the counts of both workers are added up; the
     must-be-zero counters are all shown, and one above zero (a duplicated job) or a worker's
     logged secret fails a run whose tests all passed; the report redacts the secret. So do a
-    secret in an error of the project's hierarchy (even one a test expected) and in a file
-    other users may read under a watched directory (not in a private one)."""
+    secret in an error of the project's hierarchy (even one a test expected), in a file
+    other users may read under a watched shared directory (not in a private one), and a
+    password in any file of a watched local directory (a CLI agent's)."""
     shared = Path("/tmp") / f"rj-sentinel-{secrets.token_hex(4)}"  # /tmp: others may enter
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
@@ -163,17 +165,26 @@ def _check_run(tmp_path: Path, shared: Path, exposed: Path) -> None:
                              f"    for name, mode in (('readable.txt', 0o644), ('private.txt', 0o600)):\n"
                              f"        path = pathlib.Path({str(shared)!r}) / name\n"
                              f"        path.write_text('x {SECOND} y')\n"
-                             "        path.chmod(mode)\n",
+                             "        path.chmod(mode)\n"
+                             "def test_writes_a_password_in_a_private_local_file(secret_sentinel, tmp_path):\n"
+                             f"    secret_sentinel.plant({THIRD!r}, 'password of y')\n"
+                             "    secret_sentinel.watch_files(tmp_path / 'agent', shared=False)\n"
+                             "    (tmp_path / 'agent').mkdir(mode=0o700)\n"
+                             f"    (tmp_path / 'agent' / 'agent.log').write_text('login {THIRD}')\n"
+                             "    (tmp_path / 'agent' / 'agent.log').chmod(0o600)\n",
                              "-p", "xdist", "-n", "2")
-    assert run.returncode == 1 and "7 passed" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 1 and "8 passed" in run.stdout, run.stdout + run.stderr
     counts = board["counts"]
     where = sorted(leak[0] for leak in board["leaks"])
-    assert where == ["a TransferError raised", "a log record", f"the file {exposed} (mode 644)"], board
-    assert counts["hypothesis examples"] == 40 and counts["leaks found"] == 3, board
+    private = [w for w in where if w.startswith("the file ") and w.endswith("/agent/agent.log (mode 600)")]
+    assert where == sorted(["a TransferError raised", "a log record", f"the file {exposed} (mode 644)", *private])
+    assert len(private) == 1, board  # a password in a private local file: a leak (a CLI agent's directory)
+    assert counts["hypothesis examples"] == 40 and counts["leaks found"] == 4, board
     assert counts["jobs duplicated"] == 1 and "MUST BE ZERO" in run.stdout
     assert all(counts[k] == 0 for k in scoreboard.MUST_BE_ZERO if k not in ("jobs duplicated", "leaks found"))
-    assert counts["secrets planted"] == 2 and SECRET not in run.stdout + run.stderr + json.dumps(board)
+    assert counts["secrets planted"] == 3 and SECRET not in run.stdout + run.stderr + json.dumps(board)
     assert SECOND not in run.stdout + run.stderr + json.dumps(board)
+    assert THIRD not in run.stdout + run.stderr + json.dumps(board)
     assert "LEAK of a token in a log record" in run.stdout  # reported, redacted
     scoreboard.record("leaks planted and caught (self-test)")
 

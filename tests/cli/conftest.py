@@ -35,10 +35,20 @@ help = "Number of bins"
 
 
 class Cli:
-    """Runs ``remotejobs`` with this test's configuration, job types and agent directory."""
+    """Runs ``remotejobs`` with this test's configuration, job types and agent directory
+    (``tmp/agent``). With a sentinel, every output is searched for planted secrets at the
+    end of the run, and so are the files the session agent writes in its directory (a
+    password or key passphrase in any of them, any secret in one others may read)."""
 
     def __init__(self, env: dict[str, str], tmp: Path, token: str, sentinel: Sentinel | None = None) -> None:
         self.env, self.tmp, self.token, self.sentinel = env, tmp, token, sentinel
+        if sentinel is not None:
+            sentinel.watch_files(self.agent_dir, shared=False)
+
+    @property
+    def agent_dir(self) -> Path:
+        """The session agent's directory (``REMOTEJOBS_AGENT_DIR``): its socket and log."""
+        return self.tmp / "agent"
 
     def __call__(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 300,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -78,9 +88,8 @@ def cli(tmp_path: Path, cluster: dict[str, Any], cluster_users: list[dict[str, A
     (types / "reduce.toml").write_text(REDUCE)
     config = tmp_path / "config.toml"
     write_config(config, cluster, user, token)
-    agent_dir = tmp_path / "agent"
     env = {**os.environ, "REMOTEJOBS_CONFIG": str(config), "REMOTEJOBS_JOB_TYPES": str(types),
-           "REMOTEJOBS_AGENT_DIR": str(agent_dir), "COLUMNS": "200"}
+           "REMOTEJOBS_AGENT_DIR": str(tmp_path / "agent"), "COLUMNS": "200"}
     env.pop("REMOTEJOBS_AGENT", None)
     data = Path(user["home"]) / f"rj-portal-{token}"
     for i in (1, 2, 3):

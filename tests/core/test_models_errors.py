@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from pydantic import ValidationError
@@ -80,6 +81,22 @@ def test_final_states_and_monotone_merge() -> None:
     assert merge_info(queued, running) is running
     assert merge_info(running, unknown) is unknown
     assert merge_info(done, unknown) is done
+
+
+def test_a_later_report_keeps_what_an_earlier_one_told_of_the_job() -> None:
+    """A job resolved from its exit marker (the scheduler forgot it) keeps its name and
+    times from earlier reports; what the new report says wins."""
+    start = datetime(2026, 12, 7, 7, 10)
+    running = JobInfo(id="7", name="reduce", state=JobState.RUNNING, submit_time=start, start_time=start,
+                      queue="normal", owner="rjalice", command="/bin/true")
+    marker = JobInfo(id="7", state=JobState.FAILED, exit_code=4, reason="Resolved from the job's exit-code marker")
+    merged = merge_info(running, marker)
+    assert (merged.state, merged.exit_code, merged.reason) == (marker.state, 4, marker.reason)
+    assert (merged.name, merged.submit_time, merged.start_time, merged.queue, merged.owner, merged.command) == (
+        "reduce", start, start, "normal", "rjalice", "/bin/true")
+    assert merged.end_time is None  # not known: not made up
+    renamed = marker.model_copy(update={"name": "other"})
+    assert merge_info(running, renamed).name == "other"
 
 
 def test_errors_carry_context_and_transient_flags() -> None:

@@ -117,13 +117,22 @@ def test_unknown_queue_is_refused_with_lsfs_message(alice: LsfResource) -> None:
     assert (info.state, info.queue) == (JobState.COMPLETED, "short")
 
 
-def test_jobs_past_clean_period_are_resolved_from_markers(alice: LsfResource, cluster: dict[str, Any]) -> None:
+def test_jobs_past_clean_period_are_resolved_from_markers(alice: LsfResource, cluster: dict[str, Any],
+                                                          cluster_users: list[dict[str, Any]]) -> None:
+    """A job bjobs forgot as it ended (CLEAN_PERIOD 0: another user's test may set it on the
+    shared cluster) is settled by its exit marker, and keeps the name and times the session
+    saw while it ran (``remotejobs status`` showed it without them)."""
     params = Path(cluster["emulator_spool"]) / "lsf" / "lsb.params"
     old = params.read_text() if params.exists() else None
-    job = alice.submit(sh("sleep 1; exit 4"))
-    assert job.status().native_state in ("PEND", "RUN")
+    release = f"{cluster_users[0]['home']}/rj-release-{time.monotonic_ns()}"
+    job = alice.submit(sh(f'while [ ! -e "{release}" ]; do sleep 0.2; done; rm -f "{release}"; exit 4',
+                          name="rj-cleaned"))
+    running = poll(job.status, lambda i: i.native_state == "RUN")
+    assert (running.state, running.name) == (JobState.RUNNING, "rj-cleaned"), running
+    assert running.start_time is not None and running.submit_time is not None
     try:
         params.write_text("Begin Parameters\nCLEAN_PERIOD = 0\nEnd Parameters\n")
+        alice.transport.run(["touch", release])
         info = poll(job.status, lambda i: i.state.is_final)
     finally:
         if old is None:
@@ -132,6 +141,7 @@ def test_jobs_past_clean_period_are_resolved_from_markers(alice: LsfResource, cl
             params.write_text(old)
     assert (info.state, info.exit_code, info.native_state) == (JobState.FAILED, 4, None), info
     assert "marker" in (info.reason or "")
+    assert (info.name, info.submit_time, info.start_time) == ("rj-cleaned", running.submit_time, running.start_time)
     code, _, err = bjobs(alice, job.id)
     assert (code, err.strip()) == (255, f"Job <{job.id}> is not found")  # cleaned for good
     assert job.id not in {i.id for i in alice.jobs()}
