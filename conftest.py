@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import pytest
 
 if TYPE_CHECKING:  # imported by pytest_plugins below (an earlier import defeats assert rewriting)
     from remotejobs.testing.sentinel import Sentinel
+    from remotejobs.testing.sessions import ClusterSessions
 
 _FIXTURE = Path(__file__).parent / "tests" / "cluster" / "fixture.py"
 
@@ -56,6 +58,30 @@ def cluster_users(cluster: dict[str, Any], secret_sentinel: Sentinel) -> list[di
         secret_sentinel.watch_files(user["home"], shared=True)  # files others may read: no secret
     secret_sentinel.watch_files(os.environ["REMOTEJOBS_STATE_DIR"], shared=False)  # the SDK's state
     return users
+
+
+@pytest.fixture
+def cluster_session(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[ClusterSessions]:
+    """``cluster_session(ResourceClass, SettingsClass, name, user=0, **settings)``: a resource
+    of that backend on the test cluster over SSH (``ssh_settings`` plus cluster user
+    ``user``'s name and key file; ``settings`` add to or override them), logged in as that
+    user; every one opened is closed after the test."""
+    from remotejobs.testing.sessions import ClusterSessions  # here, not above: see TYPE_CHECKING
+
+    sessions = ClusterSessions(ssh_settings, cluster_users)
+    yield sessions
+    sessions.close_all()
+
+
+@pytest.fixture(scope="module")
+def module_cluster_session(ssh_settings: dict[str, Any],
+                           cluster_users: list[dict[str, Any]]) -> Iterator[ClusterSessions]:
+    """:func:`cluster_session` for module-scoped fixtures (closed after the module)."""
+    from remotejobs.testing.sessions import ClusterSessions  # here, not above: see TYPE_CHECKING
+
+    sessions = ClusterSessions(ssh_settings, cluster_users)
+    yield sessions
+    sessions.close_all()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -33,6 +33,7 @@ from remotejobs.errors import TransferError
 from remotejobs.models import JobSpec, JobState
 from remotejobs.testing import scoreboard
 from remotejobs.testing.faults import count_fault, cut_ssh_connection
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.transport.base import transfer_progress
 
 pytestmark = pytest.mark.cluster
@@ -42,19 +43,9 @@ CUT_AT = 1024 * 1024
 CLIENT = Path(__file__).with_name("crash_client.py")
 
 
-def _open(ssh_settings: dict[str, Any], user: dict[str, Any], **extra: Any) -> SlurmResource:
-    settings = SlurmSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                             default_queue="debug", **extra)
-    resource = SlurmResource(settings, name="slurm-faults")
-    resource.login(user["name"])
-    return resource
-
-
 @pytest.fixture
-def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    resource = _open(ssh_settings, cluster_users[0])
-    yield resource
-    resource.close()
+def alice(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-faults", default_queue="debug")
 
 
 class _CutOnce:
@@ -103,16 +94,14 @@ def test_upload_cut_mid_transfer_leaves_the_whole_file_or_none(
 
 
 @pytest.fixture(scope="module")
-def big_job(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> str:
+def big_job(module_cluster_session: ClusterSessions) -> str:
     """A finished job (one for the module) that wrote ``big.bin`` (4 MiB) and its sha256."""
-    resource = _open(ssh_settings, cluster_users[0])
-    try:
-        job = resource.submit(JobSpec(executable="/bin/sh", arguments=(
-            "-c", f"head -c {SIZE} /dev/urandom > big.bin && sha256sum big.bin > big.sha"), name="rj-faults-big"))
-        assert job.wait(timeout=90).state is JobState.COMPLETED
-        return job.id
-    finally:
-        resource.close()
+    resource: SlurmResource = module_cluster_session(SlurmResource, SlurmSettings, "slurm-faults",
+                                                     default_queue="debug")
+    job = resource.submit(JobSpec(executable="/bin/sh", arguments=(
+        "-c", f"head -c {SIZE} /dev/urandom > big.bin && sha256sum big.bin > big.sha"), name="rj-faults-big"))
+    assert job.wait(timeout=90).state is JobState.COMPLETED
+    return job.id
 
 
 def test_download_cut_mid_transfer_leaves_the_whole_file_or_none(

@@ -95,6 +95,21 @@ def test_ssh_config_host_alias(
     assert transport.run(["id", "-un"]).stdout.strip() == bob["name"]
 
 
+def _jump_config(tmp_path: Path, cluster: dict[str, Any], jump_user: dict[str, Any],
+                 target_user: dict[str, Any]) -> Path:
+    """An ssh_config: host ``rjbehind`` (the test sshd as ``target_user``, with its key)
+    reached through ``ProxyJump rjjump`` (the same sshd as ``jump_user``, with its key)."""
+    ssh = cluster["ssh"]
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host rjjump\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {jump_user['name']}\n"
+        f"  IdentityFile {jump_user['key_file']}\n"
+        f"Host rjbehind\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {target_user['name']}\n"
+        f"  IdentityFile {target_user['key_file']}\n  ProxyJump rjjump\n"
+    )
+    return config
+
+
 def test_proxy_jump_through_a_host_this_process_is_already_connected_to(
     make_transport: MakeTransport, cluster: dict[str, Any], cluster_users: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -102,16 +117,9 @@ def test_proxy_jump_through_a_host_this_process_is_already_connected_to(
     key; this caller's credentials come from its ssh_config (IdentityFile) and are verified
     with its own view of the host, not the first caller's (which had no identity files)."""
     alice, bob = cluster_users
-    ssh = cluster["ssh"]
     holder = make_transport(0)
     assert holder.run(["id", "-un"]).stdout.strip() == alice["name"]
-    config = tmp_path / "ssh_config"
-    config.write_text(
-        f"Host rjjump\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {alice['name']}\n"
-        f"  IdentityFile {alice['key_file']}\n"
-        f"Host rjbehind\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {bob['name']}\n"
-        f"  IdentityFile {bob['key_file']}\n  ProxyJump rjjump\n"
-    )
+    config = _jump_config(tmp_path, cluster, alice, bob)
     transport = make_transport(1, host="rjbehind", port=None, username=None, key_file=None,
                                ssh_config=str(config))
     assert transport.run(["id", "-un"]).stdout.strip() == bob["name"]
@@ -121,14 +129,7 @@ def test_proxy_jump_goes_through_the_jump_host(
     make_transport: MakeTransport, cluster: dict[str, Any], cluster_users: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     alice, bob = cluster_users
-    ssh = cluster["ssh"]
-    config = tmp_path / "ssh_config"
-    config.write_text(
-        f"Host rjjump\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {alice['name']}\n"
-        f"  IdentityFile {alice['key_file']}\n"
-        f"Host rjbehind\n  HostName {ssh['host']}\n  Port {ssh['port']}\n  User {bob['name']}\n"
-        f"  IdentityFile {bob['key_file']}\n  ProxyJump rjjump\n"
-    )
+    config = _jump_config(tmp_path, cluster, alice, bob)
     transport = make_transport(1, host="rjbehind", port=None, username=None, key_file=None,
                                ssh_config=str(config))
     assert transport.run(["id", "-un"]).stdout.strip() == bob["name"]

@@ -3,7 +3,6 @@ hold; no "or"), on the PBS emulator over SSH."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -15,6 +14,7 @@ from remotejobs.job import Job
 from remotejobs.models import Dependency, DependencyGroup
 from remotejobs.resource import ComputeResource
 from remotejobs.testing.dependencies import DependencyContract
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.workflow.conditions import native_dependency
 
 
@@ -37,15 +37,8 @@ class TestPbsDependencies(DependencyContract):
     waiting: ClassVar[str] = "depend = after"
 
     @pytest.fixture
-    def dep_session(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
-                    cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
-        user = cluster_users[0]
-        settings = PbsSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                               bin_dir=cluster["commands"]["pbs_emulator"])
-        resource = PbsResource(settings, name="pbs-test")
-        resource.login(user["name"])
-        yield resource
-        resource.close()
+    def dep_session(self, cluster: dict[str, Any], cluster_session: ClusterSessions) -> ComputeResource:
+        return cluster_session(PbsResource, PbsSettings, "pbs-test", bin_dir=cluster["commands"]["pbs_emulator"])
 
     def evidence(self, session: ComputeResource, job: Job) -> str:
         assert isinstance(session, PbsResource)

@@ -4,7 +4,6 @@ underneath (``scontrol show job``) shows what it acted on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -12,6 +11,7 @@ from remotejobs_pbs import PbsResource, PbsSettings
 
 from remotejobs.job import Job
 from remotejobs.resource import ComputeResource
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.testing.site_fields import SiteFieldsContract
 
 pytestmark = pytest.mark.cluster
@@ -43,14 +43,8 @@ class TestPbsSiteFields(SiteFieldsContract):
     stdin_dir = "pbs-site-inbox"
 
     @pytest.fixture
-    def site_session(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
-                     cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
-        user = cluster_users[0]
-        settings = PbsSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                               bin_dir=cluster["commands"]["pbs_emulator"])
-        with PbsResource(settings, name="pbs-site") as resource:
-            resource.login(user["name"])
-            yield resource
+    def site_session(self, cluster: dict[str, Any], cluster_session: ClusterSessions) -> ComputeResource:
+        return cluster_session(PbsResource, PbsSettings, "pbs-site", bin_dir=cluster["commands"]["pbs_emulator"])
 
     def evidence(self, session: ComputeResource, job: Job) -> str:
         assert isinstance(session, PbsResource)

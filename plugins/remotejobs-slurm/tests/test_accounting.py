@@ -18,16 +18,10 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import SubmissionError
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing.sessions import ClusterSessions
 
 pytestmark = pytest.mark.cluster
 TIMEOUT = 120
-
-
-def _open(ssh_settings: dict[str, Any], user: dict[str, Any], **extra: Any) -> SlurmResource:
-    settings = SlurmSettings(**ssh_settings, key_file=user["key_file"], default_queue="debug", **extra)
-    resource = SlurmResource(settings, name="slurm-accounting")
-    resource.login(user["name"])
-    return resource
 
 
 @pytest.fixture
@@ -39,17 +33,13 @@ def setup(cluster: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    resource = _open(ssh_settings, cluster_users[0])
-    yield resource
-    resource.close()
+def alice(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-accounting", default_queue="debug")
 
 
 @pytest.fixture
-def bob(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    resource = _open(ssh_settings, cluster_users[1])
-    yield resource
-    resource.close()
+def bob(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-accounting", user=1, default_queue="debug")
 
 
 def _refused(resource: SlurmResource, words: str, **fields: Any) -> None:
@@ -155,20 +145,16 @@ def no_accounting_bin(cluster: dict[str, Any]) -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-def test_status_paths_without_accounting(
-    ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]], no_accounting_bin: Path
-) -> None:
+def test_status_paths_without_accounting(cluster_session: ClusterSessions, no_accounting_bin: Path) -> None:
     """A site without slurmdbd: the first sacct call finds accounting disabled, the resource
     stops calling it, and finished jobs are still answered (squeue, then the exit marker)."""
-    resource = _open(ssh_settings, cluster_users[0], bin_dir=str(no_accounting_bin))
-    try:
-        result = resource.transport.run([str(no_accounting_bin / "sacct"), "-n", "-j", "1"])
-        assert resource.dialect.accounting_disabled(result), result
-        assert resource.status_many(["987654321"]) == {}
-        assert resource.probes.unavailable == {"sacct"}
-        job = resource.submit(JobSpec(executable="/bin/sh", arguments=("-c", "exit 4"), name="rj-noacct"))
-        info = job.wait(timeout=TIMEOUT)
-        assert (info.state, info.exit_code) == (JobState.FAILED, 4), info
-        assert resource.probes.unavailable == {"sacct"}
-    finally:
-        resource.close()
+    resource: SlurmResource = cluster_session(SlurmResource, SlurmSettings, "slurm-accounting",
+                                              default_queue="debug", bin_dir=str(no_accounting_bin))
+    result = resource.transport.run([str(no_accounting_bin / "sacct"), "-n", "-j", "1"])
+    assert resource.dialect.accounting_disabled(result), result
+    assert resource.status_many(["987654321"]) == {}
+    assert resource.probes.unavailable == {"sacct"}
+    job = resource.submit(JobSpec(executable="/bin/sh", arguments=("-c", "exit 4"), name="rj-noacct"))
+    info = job.wait(timeout=TIMEOUT)
+    assert (info.state, info.exit_code) == (JobState.FAILED, 4), info
+    assert resource.probes.unavailable == {"sacct"}

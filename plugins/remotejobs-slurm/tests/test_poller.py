@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import RemoteJobsError
 from remotejobs.models import JobInfo, JobSpec, JobState
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.workflow import Workflow
 
 pytestmark = pytest.mark.cluster
@@ -35,13 +35,8 @@ class _SqueueCounter:
 
 
 @pytest.fixture
-def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    user = cluster_users[0]
-    resource = SlurmResource(SlurmSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                                           default_queue="debug", accounting=False), name="slurm-poller")
-    resource.login(user["name"])
-    yield resource
-    resource.close()
+def alice(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-poller", default_queue="debug", accounting=False)
 
 
 def _sh(script: str, name: str) -> JobSpec:

@@ -11,7 +11,6 @@ import posixpath
 import secrets
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,19 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import JobNotFoundError
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing.sessions import ClusterSessions
 
 pytestmark = pytest.mark.cluster
 
 
-def _open(ssh_settings: dict[str, Any], user: dict[str, Any], **extra: Any) -> SlurmResource:
-    settings = SlurmSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                             default_queue="debug", **extra)
-    resource = SlurmResource(settings, name="slurm-security")
-    resource.login(user["name"])
-    return resource
+@pytest.fixture
+def alice(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-security", default_queue="debug")
 
 
 @pytest.fixture
-def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    resource = _open(ssh_settings, cluster_users[0])
-    yield resource
-    resource.close()
-
-
-@pytest.fixture
-def bob(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    resource = _open(ssh_settings, cluster_users[1])
-    yield resource
-    resource.close()
+def bob(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-security", user=1, default_queue="debug")
 
 
 def _sh(script: str, **fields: Any) -> JobSpec:
@@ -187,17 +175,12 @@ def test_job_directories_and_files_are_private(
         assert tried.exit_status != 0 and "Permission denied" in tried.stderr, path
 
 
-def test_group_permissions_setting_relaxes_for_shared_project_dirs(
-    ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]
-) -> None:
-    shared = _open(ssh_settings, cluster_users[0], job_permissions="group",
-                   job_root=".remotejobs-group-test")
-    try:
-        job = shared.submit(_sh("echo shared", name="group-perm"))
-        assert job.wait(timeout=90).state is JobState.COMPLETED
-        job_dir = Path(shared._job_dir(job.id))
-        assert stat.S_IMODE(job_dir.stat().st_mode) == 0o750
-        assert stat.S_IMODE((job_dir / "job.sh").stat().st_mode) == 0o640
-        assert stat.S_IMODE((job_dir / "stdout").stat().st_mode) == 0o640
-    finally:
-        shared.close()
+def test_group_permissions_setting_relaxes_for_shared_project_dirs(cluster_session: ClusterSessions) -> None:
+    shared: SlurmResource = cluster_session(SlurmResource, SlurmSettings, "slurm-security", default_queue="debug",
+                                            job_permissions="group", job_root=".remotejobs-group-test")
+    job = shared.submit(_sh("echo shared", name="group-perm"))
+    assert job.wait(timeout=90).state is JobState.COMPLETED
+    job_dir = Path(shared._job_dir(job.id))
+    assert stat.S_IMODE(job_dir.stat().st_mode) == 0o750
+    assert stat.S_IMODE((job_dir / "job.sh").stat().st_mode) == 0o640
+    assert stat.S_IMODE((job_dir / "stdout").stat().st_mode) == 0o640

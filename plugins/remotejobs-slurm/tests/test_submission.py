@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from remotejobs_slurm import SlurmResource, SlurmSettings
 
 from remotejobs.errors import PartialSubmissionError
 from remotejobs.models import JobSpec, JobState
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.transport.base import CommandTransport
 
 pytestmark = pytest.mark.cluster
@@ -39,13 +39,8 @@ class _Recorder:
 
 
 @pytest.fixture
-def alice(ssh_settings: dict[str, Any], cluster_users: list[dict[str, Any]]) -> Iterator[SlurmResource]:
-    user = cluster_users[0]
-    resource = SlurmResource(SlurmSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                                           default_queue="debug", accounting=False), name="slurm-submission")
-    resource.login(user["name"])
-    yield resource
-    resource.close()
+def alice(cluster_session: ClusterSessions) -> SlurmResource:
+    return cluster_session(SlurmResource, SlurmSettings, "slurm-submission", default_queue="debug", accounting=False)
 
 
 def test_one_command_per_submission_and_per_submit_many(alice: SlurmResource) -> None:

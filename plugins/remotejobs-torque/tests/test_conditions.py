@@ -3,7 +3,6 @@ must hold; no "or"), on the Torque emulator over SSH."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -15,6 +14,7 @@ from remotejobs.job import Job
 from remotejobs.models import Dependency, DependencyGroup
 from remotejobs.resource import ComputeResource
 from remotejobs.testing.dependencies import DependencyContract
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.workflow.conditions import native_dependency
 
 
@@ -33,15 +33,9 @@ class TestTorqueDependencies(DependencyContract):
     waiting: ClassVar[str] = "depend = after"
 
     @pytest.fixture
-    def dep_session(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
-                    cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
-        user = cluster_users[0]
-        settings = TorqueSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                                  bin_dir=cluster["commands"]["torque_emulator"])
-        resource = TorqueResource(settings, name="torque-test")
-        resource.login(user["name"])
-        yield resource
-        resource.close()
+    def dep_session(self, cluster: dict[str, Any], cluster_session: ClusterSessions) -> ComputeResource:
+        return cluster_session(TorqueResource, TorqueSettings, "torque-test",
+                               bin_dir=cluster["commands"]["torque_emulator"])
 
     def evidence(self, session: ComputeResource, job: Job) -> str:
         assert isinstance(session, TorqueResource)

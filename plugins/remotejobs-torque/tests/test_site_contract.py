@@ -4,7 +4,6 @@ underneath (``scontrol show job``) shows what it acted on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -12,6 +11,7 @@ from remotejobs_torque import TorqueResource, TorqueSettings
 
 from remotejobs.job import Job
 from remotejobs.resource import ComputeResource
+from remotejobs.testing.sessions import ClusterSessions
 from remotejobs.testing.site_fields import SiteFieldsContract
 
 pytestmark = pytest.mark.cluster
@@ -39,14 +39,9 @@ class TestTorqueSiteFields(SiteFieldsContract):
     stdin_dir = "torque-site-inbox"
 
     @pytest.fixture
-    def site_session(self, cluster: dict[str, Any], ssh_settings: dict[str, Any],
-                     cluster_users: list[dict[str, Any]]) -> Iterator[ComputeResource]:
-        user = cluster_users[0]
-        settings = TorqueSettings(**ssh_settings, username=user["name"], key_file=user["key_file"],
-                                  bin_dir=cluster["commands"]["torque_emulator"])
-        with TorqueResource(settings, name="torque-site") as resource:
-            resource.login(user["name"])
-            yield resource
+    def site_session(self, cluster: dict[str, Any], cluster_session: ClusterSessions) -> ComputeResource:
+        return cluster_session(TorqueResource, TorqueSettings, "torque-site",
+                               bin_dir=cluster["commands"]["torque_emulator"])
 
     def evidence(self, session: ComputeResource, job: Job) -> str:
         assert isinstance(session, TorqueResource)
