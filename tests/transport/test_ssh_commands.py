@@ -148,6 +148,26 @@ def test_idempotent_call_reconnects_after_the_server_side_dies(make_transport: M
     assert transport.connect().paramiko_transport is not before
 
 
+def test_joining_a_connection_whose_server_side_died_reconnects(
+    make_transport: MakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another holder keeps a dead connection in the pool (its server side was killed): a
+    new user of it gets a fresh connection, not paramiko's "No existing session"."""
+    monkeypatch.setattr(_ssh_pool, "_POOL", {})  # this test's own pool (see above)
+    holder = make_transport(1)
+    assert holder.run(["true"]).exit_status == 0
+    dead = holder.connect().paramiko_transport
+    assert dead is not None
+    kill_server_side(holder)
+    deadline = time.monotonic() + 30
+    while dead.is_active():  # paramiko's reader thread sees the EOF
+        assert time.monotonic() < deadline, "the client never noticed the killed server side"
+        time.sleep(0.02)
+    joiner = make_transport(1)
+    assert joiner.run(["echo", "joined"]).stdout == "joined\n"
+    assert joiner.connect() is holder.connect() and joiner.connect().paramiko_transport is not dead
+
+
 def test_non_idempotent_call_in_flight_is_not_retried(
     make_transport: MakeTransport, cluster_users: list[dict[str, Any]]
 ) -> None:

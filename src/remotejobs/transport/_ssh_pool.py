@@ -110,14 +110,15 @@ class Connection:
 
         ``target`` is the caller's own view of the host (same pool key, but its own
         ``identity_files`` and jumps from its ssh_config): credentials are verified with it,
-        not with whatever the connection's first user had configured."""
+        not with whatever the connection's first user had configured. A connection that died
+        while others held it is reopened (as :meth:`transport` does) before the check."""
         with self._lock:
             if self._transport is None:
                 self._creds, self._hostkeys = creds, hk
                 self._connect()
                 self._verified.add((creds.fingerprint(), self.target.identity_files))
                 return
-            t = self._transport
+            t = self.transport()  # a connection that died meanwhile is reopened first
             target = target or self.target
             check_host_key(t.get_remote_server_key(), target.known_hosts_name, target.hostname,
                            target.port, hk.known_hosts, hk.policy)
