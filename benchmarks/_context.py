@@ -48,8 +48,10 @@ class Context:
 
     # ------------------------------------------------------------------ bin dirs
     def _bin_dir(self, name: str, *, hold: bool) -> Path:
-        """A ``bin_dir`` whose sbatch adds ``--hold`` (if ``hold``) and whose squeue/sacct
-        append one line per call to ``<dir>/calls`` (to count scheduler calls)."""
+        """A ``bin_dir`` whose sbatch adds ``--hold`` (if ``hold``); without ``hold``, its
+        squeue/sacct append one line per call to ``<dir>/calls`` (to count scheduler
+        calls). With ``hold`` they are Slurm's own (symlinks): the status case compares
+        remotejobs' squeue with PSI/J's, so no wrapper shell may sit in front of one of them."""
         path = self.tmp / name
         path.mkdir(mode=0o755)
         calls = path / "calls"
@@ -57,11 +59,12 @@ class Context:
         calls.chmod(0o666)
         extra = " --hold" if hold else ""
         (path / "sbatch").write_text(f'#!/bin/sh\nexec {self.slurm}/sbatch{extra} "$@"\n')
-        for program in ("squeue", "sacct"):
+        counted = () if hold else ("squeue", "sacct")
+        for program in counted:
             (path / program).write_text(f'#!/bin/sh\necho {program} >> {calls}\nexec {self.slurm}/{program} "$@"\n')
-        for program in ("scancel", "scontrol"):
+        for program in ("scancel", "scontrol", *(("squeue", "sacct") if hold else ())):
             (path / program).symlink_to(f"{self.slurm}/{program}")
-        for program in ("sbatch", "squeue", "sacct"):
+        for program in ("sbatch", *counted):
             (path / program).chmod(0o755)
         return path
 

@@ -130,3 +130,25 @@ def test_select_converts_each_row_once_for_any_number_of_arrays() -> None:
     assert sorted(converted) == sorted(r[0] for r in rows)  # linear: never ids x rows
     assert set(found) == set(ids) - {"404"}
     assert found["3"].reason == "job array of 40 elements: 40 QUEUED"
+
+
+def test_aggregate_builds_one_info_from_light_elements() -> None:
+    """``arrays.aggregate`` reads (state, index, start, end, key) tuples and turns only
+    the chosen element's key into an info; it agrees with ``aggregate_array``."""
+    later = datetime(2026, 11, 22, 4, 0, 0)
+    infos = [JobInfo.trusted("5_3", JobState.FAILED, exit_code=3, start_time=WHEN, end_time=later, name="a[3]"),
+             JobInfo.trusted("5_1", JobState.FAILED, exit_code=1, start_time=later, end_time=WHEN, name="a[1]"),
+             JobInfo.trusted("5_1", JobState.FAILED, exit_code=9, name="dup"),
+             JobInfo.trusted("5_0", JobState.COMPLETED, exit_code=0)]
+    asked: list[int] = []
+
+    def info_of(k: int) -> JobInfo:
+        asked.append(k)
+        return infos[k]
+
+    elements = [(i.state, arrays.element_index(i.id), i.start_time, i.end_time, k) for k, i in enumerate(infos)]
+    fast = arrays.aggregate("5", elements, info_of)
+    assert asked == [1], "only the chosen element (first of the lowest failed index) becomes an info"
+    assert fast == arrays.aggregate_array("5", infos)
+    assert (fast.exit_code, fast.name, fast.start_time, fast.end_time) == (1, "a", WHEN, later)
+    assert [arrays.element_index(i) for i in ("7_12", "7[3]", "7[4].srv", "7", "7_[1-3]")] == [12, 3, 4, -1, -1]

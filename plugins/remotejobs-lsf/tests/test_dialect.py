@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -251,3 +252,62 @@ def test_cancel_failure_is_scheduler_error() -> None:
     with pytest.raises(SchedulerError, match="bkill failed"):
         DELIMITED.parse_cancel(result, "1")
     assert DELIMITED.cancel_command("12[3]").argv == ("bkill", "12[3]")
+
+
+def _bjobs(lines: list[str]) -> CommandResult:
+    return CommandResult(argv=("bjobs",), exit_status=0, stdout="\n".join(lines) + "\n", stderr="")
+
+
+def test_a_listing_converts_only_the_asked_records_and_checks_every_one() -> None:
+    """A user's listing (bulk status): asked ids and the elements of asked arrays give the
+    infos a parse of those records alone gives; a malformed record anywhere, asked or
+    not, is still a SchedulerError."""
+    line = "{id}|{index}|{stat}|rjalice|normal|{code}|-|-|Nov 22 03:48|{start}|{end}|job{id}"
+    records = [line.format(id=100 + i, index=0, stat="RUN" if i % 2 else "EXIT", code="-" if i % 2 else "3",
+                           start="Nov 22 03:48", end="-" if i % 2 else "Nov 22 03:49 L") for i in range(200)]
+    records += [line.format(id=900, index=k, stat="DONE", code="-", start="Nov 22 03:48", end="Nov 22 03:50 L")
+                for k in (1, 2, 3)]
+    asked = ["101", "150", "900", "900[2]", "404"]
+    got = DELIMITED.parse_status(_bjobs(records), asked)
+    alone = [r for r in records if r.split("|")[0] in ("101", "150", "900")]
+    assert got == DELIMITED.parse_status(_bjobs(alone), asked)
+    assert set(got) == {"101", "150", "900", "900[2]"} and got["150"].exit_code == 3
+    assert got["900"].reason == "job array of 3 elements: 3 COMPLETED" and got["900"].exit_code == 0
+    for bad in ("12|x|RUN|u|q|-|-|-|-|-|-|n", "12|0|run|u|q|-|-|-|-|-|-|n", "12|\u00b2|RUN|u|q|-|-|-|-|-|-|n"):
+        with pytest.raises(SchedulerError, match="unexpected record"):
+            DELIMITED.parse_status(_bjobs([*records, bad]), ["101"])
+
+
+def test_exit_codes_int_cannot_read_are_unknown_not_a_crash() -> None:
+    line = "7|0|EXIT|rjalice|normal|{code}|-|-|Nov 22 03:48|Nov 22 03:48|Nov 22 03:49 L|j"
+    for code, expected in (("--1", None), ("\u00b2", None), ("-1", -1), ("255", 255)):
+        assert DELIMITED.parse_status(_bjobs([line.format(code=code)]), ["7"])["7"].exit_code == expected
+
+
+def test_json_records_in_any_key_order_or_with_non_string_values_read_alike() -> None:
+    """Records whose keys are the -o fields in order (what bjobs prints, the fast path),
+    in another order, with a field missing, or with numbers for strings give the infos of
+    the same records printed as strings in order; a bad id is still refused."""
+    keys = ("JOBID", "JOBINDEX", "STAT", "USER", "QUEUE", "EXIT_CODE", "EXIT_REASON", "PEND_REASON",
+            "SUBMIT_TIME", "START_TIME", "FINISH_TIME", "JOB_NAME")
+    rows = [("31", "0", "EXIT", "rjalice", "normal", "3", "", "", "Nov 22 03:48", "Nov 22 03:48", "Nov 22 03:49 L",
+             "a"),
+            ("32", "2", "DONE", "rjalice", "normal", "", "", "", "Nov 22 03:48", "Nov 22 03:48", "Nov 22 03:49 L",
+             "b[2]"),
+            ("33", "0", "PEND", "rjalice", "normal", "", "", "New job is waiting", "Nov 22 03:48", "", "", "c")]
+    plain: list[dict[str, object]] = [dict(zip(keys, row, strict=True)) for row in rows]
+    odd: list[dict[str, object]] = [{**plain[0], "EXIT_CODE": 3, "JOBID": 31}, {**plain[1], "JOBINDEX": 2},
+                                    dict(reversed(list(plain[2].items())))]
+    del odd[1]["EXIT_REASON"]
+
+    def answer(records: list[dict[str, object]]) -> CommandResult:
+        return CommandResult(argv=("bjobs",), exit_status=0, stdout=json.dumps({"RECORDS": records}), stderr="")
+
+    ids = ["31", "32", "32[2]", "33"]
+    expected = JSON.parse_status(answer(plain), ids)
+    assert JSON.parse_status(answer(odd), ids) == expected
+    assert (expected["31"].exit_code, expected["32[2]"].state, expected["33"].reason) == (
+        3, JobState.COMPLETED, "New job is waiting")
+    for bad in ({**plain[0], "JOBID": "x1"}, {**plain[0], "JOBINDEX": "²"}, {**plain[0], "STAT": "run"}):
+        with pytest.raises(SchedulerError, match="unexpected record"):
+            JSON.parse_status(answer([bad]), ["31"])

@@ -17,6 +17,7 @@ from remotejobs_slurm.dialect import SlurmDialect
 
 from remotejobs.errors import JobNotFoundError, RemoteJobsError, SchedulerError, SubmissionError
 from remotejobs.models import JobInfo, JobState
+from remotejobs.scheduler.arrays import aggregate_array
 from remotejobs.transport.base import CommandResult
 
 Golden = Callable[[str], CommandResult]
@@ -306,3 +307,46 @@ def test_newlines_in_other_users_job_names_are_contained_not_fatal() -> None:
     assert "42" not in infos, "a row forged inside a name was trusted"
     assert infos["9552"].name == "x\n\nJob Id:\t42\n\tjob_state = C"
     assert infos["9560"].name == "fs\x1cgs\x85ls\u2028ps" and infos["9560"].state is JobState.QUEUED
+
+
+def test_a_listing_converts_only_the_asked_rows_and_keeps_every_defence() -> None:
+    """Past the bulk threshold, status reads the user's whole listing: the asked ids
+    (and the elements of asked arrays) give the same infos as a parse of those rows
+    alone; unasked rows still count for the forged-duplicate check and still take the
+    continuation lines of their names."""
+    line = "{id}|{arr}|{state}|0|None|rjalice|debug|2026-12-07T01:00:00|{start}|N/A|n{id}"
+    rows = [line.format(id=str(100 + i), arr=str(100 + i), state="RUNNING" if i % 3 else "PENDING",
+                        start="2026-12-07T01:00:01" if i % 3 else "N/A") for i in range(300)]
+    rows += [line.format(id=f"900_{k}", arr="900", state="PENDING", start="N/A") for k in range(5)]
+    forged = line.format(id="150", arr="150", state="COMPLETED", start="N/A")
+    rows[10] += f"\nnot a row\n{forged}"  # inside the name of unasked job 110
+    listing = CommandResult(argv=("squeue",), exit_status=0, stdout="\n".join(rows) + "\n", stderr="")
+    asked = ["105", "150", "299", "900", "404"]
+    got = SlurmDialect().parse_status(listing, asked)
+    assert set(got) == {"105", "299", "900"}, "150 is claimed twice (forged) and 404 is absent"
+    alone = "\n".join(r for r in rows if r.split("|")[0] in ("105", "299") or r.startswith("900_")) + "\n"
+    expected = SlurmDialect().parse_status(listing.model_copy(update={"stdout": alone}), asked)
+    assert got == expected
+    assert all(JobInfo.model_validate(i.model_dump()) == i for i in got.values())
+    assert got["900"].reason == "job array of 5 elements: 5 QUEUED"
+    whole = SlurmDialect().parse_status(listing, ["110"])["110"]
+    assert whole.name == "n110\nnot a row"
+
+
+def test_array_aggregate_reads_element_times_and_its_chosen_elements_exit() -> None:
+    """An array's aggregate from light element tuples equals the aggregate of the
+    elements' full infos (earliest start, latest end once final, lowest failed index)."""
+    line = "{id}|44|{state}|{code}|{reason}|rjalice|debug|2026-12-07T01:00:00|{start}|{end}|arr"
+    rows = [line.format(id="44_7", state="FAILED", code="512", reason="NonZeroExitCode",
+                        start="2026-12-07T01:00:05", end="2026-12-07T01:00:09"),
+            line.format(id="44_2", state="FAILED", code="768", reason="NonZeroExitCode",
+                        start="2026-12-07T01:00:03", end="2026-12-07T01:00:04"),
+            line.format(id="44_1", state="COMPLETED", code="0", reason="None",
+                        start="2026-12-07T01:00:02", end="2026-12-07T01:00:11")]
+    result = CommandResult(argv=("squeue",), exit_status=0, stdout="\n".join(rows) + "\n", stderr="")
+    dialect = SlurmDialect()
+    whole = dialect.parse_status(result, ["44"])["44"]
+    elements = dialect.parse_status(result, ["44_7", "44_2", "44_1"])
+    assert whole == aggregate_array("44", list(elements.values()))
+    assert (whole.state, whole.exit_code) == (JobState.FAILED, 3)
+    assert (whole.start_time, whole.end_time) == (datetime(2026, 12, 7, 1, 0, 2), datetime(2026, 12, 7, 1, 0, 11))

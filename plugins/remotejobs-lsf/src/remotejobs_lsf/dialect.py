@@ -26,7 +26,6 @@ see also tests/cluster/emulators/lsf/README.md):
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import shlex
@@ -41,18 +40,14 @@ from remotejobs.models import Capability, DependencyGroup, JobInfo, JobSpec, Job
 from remotejobs.scheduler.dialect import Command, SchedulerDialect, ScriptContext
 from remotejobs.scheduler.site import split_option
 from remotejobs.transport.base import CommandResult
-from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Row, cached_time, parse_rows, select
+from remotejobs_lsf._bjobs import DELIMITER, FIELDS, Record, clean, parse_records, select, to_infos
 from remotejobs_lsf.settings import LsfSettings
-
-log = logging.getLogger(__name__)
 
 __all__ = ["LsfDialect", "dependency_expression", "format_runlimit", "lsf_job_name"]
 
 _SUBMITTED = re.compile(r"Job <(\d+)> is submitted to (default )?queue <([^>]+)>")
 _RETRY = "Cannot connect to LSF. Please wait ..."
 _CONDITIONS = {"afterok": "done", "afternotok": "exit", "afterany": "ended", "after": "started"}
-_CANCELLED = ("TERM_OWNER", "TERM_ADMIN", "TERM_FORCE_OWNER", "TERM_FORCE_ADMIN", "TERM_REQUEUE")
-_TIMEOUT = ("TERM_RUNLIMIT", "TERM_DEADLINE")
 _UNIT_KB = {"KB": 1, "MB": 1024, "GB": 1024 * 1024}
 
 
@@ -276,7 +271,7 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
 
     @collector_paused
     def parse_status(self, result: CommandResult, ids: Sequence[str]) -> dict[str, JobInfo]:
-        return select(parse_rows(result, self.status_format == "json"), ids, self.row_info)
+        return select(parse_records(result, self.status_format == "json"), ids, self._infos)
 
     def jobs_command(self, user: str) -> Command:
         return self._bjobs("-u", user) if user else self._bjobs()
@@ -284,10 +279,10 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
     @collector_paused
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         """Every element, plus one aggregate entry per job array (under the array's id)."""
-        rows = [r for r in parse_rows(result, self.status_format == "json") if not user or r.user == user]
-        arrays = sorted({r.job_id for r in rows if r.array_index}, key=int)
-        infos = [self.row_info(r) for r in rows]
-        return infos + list(select(rows, arrays, self.row_info).values())
+        dash = self.status_format != "json"
+        records = [r for r in parse_records(result, not dash) if not user or clean(r[3][3], dash) == user]
+        arrays = sorted({r[1] for r in records if r[2]}, key=int)
+        return self._infos(records) + list(select(records, arrays, self._infos).values())
 
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
@@ -311,56 +306,8 @@ class LsfDialect(SchedulerDialect[LsfSettings]):
             raise SchedulerError("bkill failed", command=result.argv, exit_status=result.exit_status,
                                  output=text, transient=any(t in text for t in ("LSF is down", _RETRY)))
 
-    # -- rows ---------------------------------------------------------------------
-    @staticmethod
-    def _time(row: Row, field: str, text: str) -> datetime | None:
-        try:
-            return cached_time(text)
-        except ValueError:
-            log.warning("bjobs printed %s %r for job %s, a time remotejobs cannot read; "
-                        "reporting it as unknown", field, text, row.element_id)
-            return None
-
-    def row_info(self, row: Row) -> JobInfo:
-        """A bjobs row as a JobInfo (see the module doc for the state rules).
-
-        A time field in a shape :func:`parse_time` does not know is None (logged), so one
-        odd time never hides the job's state.
-        """
-        state = self.map_state(row.stat)
-        reason: str | None = None
-        if state is JobState.FAILED:
-            reason = row.exit_reason or None
-            if row.exit_reason.startswith(_CANCELLED):
-                state = JobState.CANCELLED
-            elif row.exit_reason.startswith(_TIMEOUT):
-                state = JobState.TIMEOUT
-        elif state in (JobState.QUEUED, JobState.HELD):
-            reason = row.pend_reason or None
-        elif state is JobState.UNKNOWN:
-            reason = (f"LSF reports {row.stat}: it lost contact with the execution host"
-                      if row.stat in self.state_map else f"LSF reported the unknown state {row.stat!r}")
-        exit_code: int | None = None
-        if state is JobState.COMPLETED:
-            exit_code = 0  # DONE: exit_code is "-" (IBM bjobs.1)
-        elif state.is_final and row.exit_code.lstrip("-").isdigit():
-            exit_code = int(row.exit_code)
-        submit = self._time(row, "submit_time", row.submit)
-        start = self._time(row, "start_time", row.start)
-        end = self._time(row, "finish_time", row.finish)
-        return JobInfo.trusted(
-            row.element_id,
-            state,
-            name=row.name or None,
-            native_state=row.stat,
-            exit_code=exit_code,
-            submit_time=submit,
-            start_time=start,
-            end_time=end if state.is_final else None,
-            reason=reason,
-            queue=row.queue or None,
-            owner=row.user or None,
-        )
+    def _infos(self, records: list[Record]) -> list[JobInfo]:
+        return to_infos(records, self.state_map, dash=self.status_format != "json")
 
 
 def posix_basename(path: str) -> str:

@@ -23,29 +23,28 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
-from operator import attrgetter
-from typing import NamedTuple
 
 from remotejobs.errors import SchedulerError
-from remotejobs.models import JobInfo
-from remotejobs.scheduler import arrays
-from remotejobs.scheduler.arrays import aggregate_array
+from remotejobs.models import JobInfo, JobState
+from remotejobs.scheduler.arrays import Element, aggregate, aggregate_array, element_index
 from remotejobs.transport.base import CommandResult
 
 __all__ = [
+    "SACCT_FIELDS",
     "SQUEUE_FIELDS",
-    "Row",
+    "Decision",
     "aggregate_array",
     "decode_exit_code",
     "decode_wait_status",
-    "parse_sacct_rows",
-    "parse_squeue_rows",
     "parse_time",
-    "select",
+    "sacct_rows",
+    "select_infos",
+    "split_rows",
+    "squeue_rows",
+    "to_infos",
 ]
 
 #: squeue --Format fields, in output order. The name must stay last (see module doc).
@@ -61,23 +60,6 @@ log = logging.getLogger(__name__)
 _UNSET = frozenset({"", "N/A", "NONE", "None", "Unknown", "(null)"})
 _ARRAY_ID = re.compile(r"^(\d+)_(\d+|\[[^\]]*\])$")
 _STEP = re.compile(r"^\d+(_\d+)?\.[A-Za-z0-9_+-]+$")
-
-
-class Row(NamedTuple):
-    """One job line from squeue or sacct, fields still as Slurm printed them (a named
-    tuple: cheap to make by the hundred thousand)."""
-
-    job_id: str
-    array_job_id: str
-    state: str
-    exit_code: int | None
-    reason: str
-    user: str
-    partition: str
-    submit: str
-    start: str
-    end: str
-    name: str
 
 
 @lru_cache(maxsize=8192)
@@ -126,81 +108,184 @@ def _bad(what: str, result: CommandResult, line: str) -> SchedulerError:
     )
 
 
-def _lines(what: str, result: CommandResult, fields: int, state: int,
-           step_ok: bool = False) -> list[list[str]]:
-    """The rows of ``|``-separated output whose LAST field is the job name (the first
-    field stripped).
+def split_rows(what: str, result: CommandResult, fields: int, state: int,
+               step_ok: bool = False) -> dict[str, list[str]]:
+    """The rows of ``|``-separated output whose LAST field is the job name, by job id
+    (the first field, stripped), in output order; the other fields as printed.
 
     A job name may hold newlines (another user's, given to sbatch directly): the output is
     split at ``\n`` only, and a line that is not a row continues the name of the row
     before it. An id that two rows claim is dropped (one of them was forged inside a
-    name), with a warning. Garbage before the first row is a SchedulerError.
+    name), with a warning. Garbage before the first row is a SchedulerError. Every line
+    is split once (with a bounded split); nothing else is done per row here, so a caller
+    that wants a few ids out of a long listing converts only those.
     """
-    rows: list[list[str]] = []
+    rows: dict[str, list[str]] = {}
+    twice: set[str] = set()
+    continued: list[list[str]] = []
+    last: list[str] | None = None
     maxsplit = fields - 1
     match_array, match_step = _ARRAY_ID.match, _STEP.match
-    for raw in result.stdout.split("\n"):
-        line = raw[:-1] if raw.endswith("\r") else raw
+    text = result.stdout
+    crlf = "\r" in text
+    for raw in text.split("\n"):
+        line = raw[:-1] if crlf and raw.endswith("\r") else raw
         parts = line.split("|", maxsplit)
         if len(parts) == fields:
-            first = parts[0].strip()
-            if ((first.isdigit() or match_array(first) is not None or (step_ok and match_step(first) is not None))
-                    and parts[state].strip()):
+            first = parts[0]
+            if first.isdigit():
+                ok = True
+            else:
+                head, _, tail = first.partition("_")
+                if head.isdecimal() and tail.isdecimal():  # an element 12_3: what _ARRAY_ID matches
+                    ok = True
+                else:
+                    first = first.strip()
+                    ok = (first.isdigit() or match_array(first) is not None
+                          or (step_ok and match_step(first) is not None))
+            field = parts[state]
+            if ok and field and not field.isspace():
                 parts[0] = first
-                rows.append(parts)
+                if first in rows:
+                    twice.add(first)
+                rows[first] = last = parts
                 continue
-        if rows:
-            rows[-1][-1] += "\n" + line
+        if last is not None:
+            if not continued or continued[-1] is not last:
+                continued.append(last)
+            last[-1] += "\n" + line
         elif line.strip():
             raise _bad(what, result, line)
-    for row in rows:
+    for row in continued:
         if row[-1].endswith("\n"):
             row[-1] = row[-1].rstrip("\n")
-    if len({row[0] for row in rows}) == len(rows):
-        return rows
-    seen = Counter(row[0] for row in rows)
-    twice = {job_id for job_id, n in seen.items() if n > 1}
-    log.warning("%s printed several rows for job(s) %s: ambiguous (forged in a job name?), ignored",
-                what, ", ".join(sorted(twice))[:200])
-    return [row for row in rows if row[0] not in twice]
-
-
-def parse_squeue_rows(result: CommandResult) -> list[Row]:
-    """Rows of ``squeue -h -O <SQUEUE_FIELDS with | suffixes>`` output (see :func:`_lines`).
-
-    :raises SchedulerError: garbage before the first row.
-    """
-    wait_status = decode_wait_status
-    return [Row(job_id, array_id.strip() or job_id, state.strip(), wait_status(raw_exit), reason.strip(),
-                user.strip(), part.strip(), sub, start, end, name)
-            for job_id, array_id, state, raw_exit, reason, user, part, sub, start, end, name
-            in _lines("squeue", result, len(SQUEUE_FIELDS), state=2)]
-
-
-def parse_sacct_rows(result: CommandResult) -> list[Row]:
-    """Rows of ``sacct -n -X -P --format=<SACCT_FIELDS>`` output (job steps skipped; see
-    :func:`_lines`).
-
-    :raises SchedulerError: garbage before the first row.
-    """
-    rows = []
-    for parts in _lines("sacct", result, len(SACCT_FIELDS), state=1, step_ok=True):
-        job_id, state, raw_exit, reason, user, part, sub, start, end, name = parts
-        if "." in job_id:  # a step (12.batch): -X should prevent it; be tolerant
-            continue
-        match = _ARRAY_ID.match(job_id)
-        rows.append(Row(job_id, match.group(1) if match else job_id, state.strip(),
-                        decode_exit_code(raw_exit), reason.strip(), user.strip(), part.strip(),
-                        sub, start, end, name))
+    if twice:
+        log.warning("%s printed several rows for job(s) %s: ambiguous (forged in a job name?), ignored",
+                    what, ", ".join(sorted(twice))[:200])
+        for job_id in twice:
+            del rows[job_id]
     return rows
 
 
-def select(rows: Iterable[Row], ids: Iterable[str],
-           to_info: Callable[[Row], JobInfo]) -> dict[str, JobInfo]:
-    """Infos for the requested ids: a row whose id matches, or for an array's job id the
-    aggregate of its elements (see :mod:`remotejobs.scheduler.arrays`)."""
-    return arrays.select(rows, ids, to_info, own_id=_own_id,
-                         array_id=lambda r: r.array_job_id if r.array_job_id != r.job_id else None)
+def squeue_rows(result: CommandResult) -> dict[str, list[str]]:
+    """Rows of ``squeue -h -O <SQUEUE_FIELDS with | suffixes>`` output by job id, fields
+    in :data:`SQUEUE_FIELDS` order as printed (see :func:`split_rows`).
+
+    :raises SchedulerError: garbage before the first row.
+    """
+    return split_rows("squeue", result, len(SQUEUE_FIELDS), state=2)
 
 
-_own_id: Callable[[Row], str] = attrgetter("job_id")
+def sacct_rows(result: CommandResult) -> dict[str, list[str]]:
+    """Rows of ``sacct -n -X -P --format=<SACCT_FIELDS>`` output by job id, laid out as
+    squeue rows (:data:`SQUEUE_FIELDS`: the array job id second, ExitCode in place of
+    exit_code); job steps skipped (see :func:`split_rows`).
+
+    :raises SchedulerError: garbage before the first row.
+    """
+    rows = {}
+    for job_id, parts in split_rows("sacct", result, len(SACCT_FIELDS), state=1, step_ok=True).items():
+        if "." in job_id:  # a step (12.batch): -X should prevent it; be tolerant
+            continue
+        match = _ARRAY_ID.match(job_id)
+        parts.insert(1, match.group(1) if match else job_id)
+        rows[job_id] = parts
+    return rows
+
+
+#: What a (state, Slurm reason) pair of a row means: (state, the state word as
+#: native_state, reason, started, final); see ``SlurmDialect.decision``.
+Decision = tuple[JobState, str, str | None, bool, bool]
+_MISSING = object()
+
+
+def to_infos(rows: Iterable[list[str]], decisions: dict[tuple[str, str], Decision],
+             decide: Callable[[str, str], Decision], exit_of: Callable[[str], int | None]) -> list[JobInfo]:
+    """JobInfos of rows laid out as :data:`SQUEUE_FIELDS` (exit code 0 for COMPLETED,
+    else ``exit_of(field)`` once final; start time once started, end time once final).
+
+    ``decisions`` caches ``decide(state field, reason field)``; times are parsed once
+    per distinct text (a queue repeats a few of each many times over)."""
+    times: dict[str, object] = {}
+    get_time = times.get
+    trusted = JobInfo.trusted
+    completed = JobState.COMPLETED
+    out: list[JobInfo] = []
+    append = out.append
+    for job_id, _, state_text, raw_exit, reason_text, user, partition, submit, start, end, name in rows:
+        decided = decisions.get((state_text, reason_text))
+        if decided is None:
+            decided = decide(state_text, reason_text)
+        state, native, reason, started, final = decided
+        submit_time = get_time(submit, _MISSING)
+        if submit_time is _MISSING:
+            submit_time = times[submit] = parse_time(submit)
+        start_time = end_time = None
+        if started:
+            start_time = get_time(start, _MISSING)
+            if start_time is _MISSING:
+                start_time = times[start] = parse_time(start)
+            if final:
+                end_time = get_time(end, _MISSING)
+                if end_time is _MISSING:
+                    end_time = times[end] = parse_time(end)
+        append(trusted(
+            job_id, state, name=name or None, native_state=native,
+            exit_code=(0 if state is completed else exit_of(raw_exit)) if final else None,
+            submit_time=submit_time, start_time=start_time, end_time=end_time,  # type: ignore[arg-type]
+            reason=reason, queue=partition.strip() or None, owner=user.strip() or None,
+        ))
+    return out
+
+
+def select_infos(rows: dict[str, list[str]], ids: Iterable[str], decisions: dict[tuple[str, str], Decision],
+                 decide: Callable[[str, str], Decision], exit_of: Callable[[str], int | None]) -> dict[str, JobInfo]:
+    """Infos for the requested ids out of ``rows`` (by id, see :func:`split_rows`): the
+    row of that id, or for an array's job id the aggregate of its elements (see
+    :func:`remotejobs.scheduler.arrays.aggregate`). Only the asked rows become infos;
+    an array's elements become light tuples, and only the element the aggregate is made
+    from becomes an info. Linear in rows + ids."""
+    found_ids, found_rows, wanted = [], [], set()
+    for job_id in ids:
+        row = rows.get(job_id)
+        if row is None:
+            wanted.add(job_id)
+        else:
+            found_ids.append(job_id)
+            found_rows.append(row)
+    found = dict(zip(found_ids, to_infos(found_rows, decisions, decide, exit_of), strict=True))
+    if not wanted:
+        return found
+    times: dict[str, datetime | None] = {}
+
+    def when(text: str) -> datetime | None:
+        value = times.get(text, _MISSING)
+        if value is _MISSING:
+            value = times[text] = parse_time(text)
+        return value  # type: ignore[return-value]
+
+    members: dict[str, list[Element[list[str]]]] = {}
+    decided_get = decisions.get
+    for job_id, row in rows.items():
+        parent = row[1].strip() or job_id
+        if parent not in wanted or parent == job_id:
+            continue
+        decided = decided_get((row[2], row[4]))
+        if decided is None:
+            decided = decide(row[2], row[4])
+        _, sep, tail = job_id.rpartition("_")
+        index = int(tail) if sep and tail.isdecimal() else element_index(job_id)  # ids: see split_rows
+        element = (decided[0], index, when(row[8]) if decided[3] else None,
+                   when(row[9]) if decided[3] and decided[4] else None, row)
+        group = members.get(parent)
+        if group is None:
+            members[parent] = [element]
+        else:
+            group.append(element)
+
+    def info_of(row: list[str]) -> JobInfo:
+        return to_infos((row,), decisions, decide, exit_of)[0]
+
+    for array, elements in members.items():
+        found[array] = aggregate(array, elements, info_of)
+    return found

@@ -54,11 +54,13 @@ from remotejobs_slurm._options import (
 from remotejobs_slurm._parse import (
     SACCT_FIELDS,
     SQUEUE_FIELDS,
-    Row,
-    parse_sacct_rows,
-    parse_squeue_rows,
-    parse_time,
-    select,
+    Decision,
+    decode_exit_code,
+    decode_wait_status,
+    sacct_rows,
+    select_infos,
+    squeue_rows,
+    to_infos,
 )
 from remotejobs_slurm.settings import SlurmSettings
 
@@ -74,8 +76,6 @@ _NO_ACCOUNTING = "accounting storage is disabled"  # sacct's words on such a clu
 #: (squeue matches a ``-j`` list against each job it loads: time grows with ids x jobs,
 #: the client keeps the asked ids instead). Measured in docs/benchmarks.md.
 BULK_ABOVE = 50
-#: What a (state word, Slurm reason) pair means: state, reason, started, final.
-_Decision = tuple[JobState, str | None, bool, bool]
 _HELD_REASONS = frozenset({"JobHeldUser", "JobHeldAdmin"})
 # Slurm client messages that mean "slurmctld could not be asked": retrying may succeed.
 _TRANSIENT = ("Unable to contact slurm controller", "Socket timed out", "temporarily unable",
@@ -140,7 +140,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
     def __init__(self, bin_dir: str = "", accounting: bool | None = None) -> None:
         super().__init__(bin_dir)
         self.accounting = accounting
-        self._decisions: dict[tuple[str, str], _Decision] = {}
+        self._decisions: dict[tuple[str, str], Decision] = {}
 
     @classmethod
     def from_settings(cls, settings: SlurmSettings) -> Self:
@@ -230,7 +230,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             if "Invalid job id" in result.output:  # see module docstring: id(s) unknown
                 return {}
             raise self._failed("squeue", result)
-        return select(parse_squeue_rows(result), ids, self.row_info)
+        return select_infos(squeue_rows(result), ids, self._decisions, self.decision, decode_wait_status)
 
     def status_probes(self) -> tuple[StatusProbe, ...]:
         """``squeue`` (live, also lists), then ``sacct`` (history) unless accounting is
@@ -261,7 +261,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
             return {}
         if result.exit_status != 0:
             raise self._failed("sacct", result)
-        return select(parse_sacct_rows(result), ids, self.row_info)
+        return select_infos(sacct_rows(result), ids, self._decisions, self.decision, decode_exit_code)
 
     def jobs_command(self, user: str) -> Command:
         return self._squeue("-u", user) if user else self._squeue()
@@ -270,7 +270,9 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
     def parse_jobs(self, result: CommandResult, user: str) -> list[JobInfo]:
         if result.exit_status != 0:
             raise self._failed("squeue", result)
-        return [self.row_info(r) for r in parse_squeue_rows(result) if not user or r.user == user]
+        rows = squeue_rows(result).values()
+        return to_infos([r for r in rows if r[5].strip() == user] if user else rows, self._decisions,
+                        self.decision, decode_wait_status)
 
     # -- cancel -------------------------------------------------------------------
     def cancel_command(self, job_id: str) -> Command:
@@ -304,7 +306,7 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
                               output=result.output,
                               transient=any(t in result.output for t in _TRANSIENT))
 
-    def _decide(self, native: str, slurm_reason_text: str) -> _Decision:
+    def _decide(self, native: str, slurm_reason_text: str) -> tuple[JobState, str | None, bool, bool]:
         """(state, reason, started, final) for a state word and Slurm's reason field."""
         word = native.split(maxsplit=1)[0].rstrip("+") if native.split() else native
         state = self.map_state(word)
@@ -319,28 +321,13 @@ class SlurmDialect(SchedulerDialect[SlurmSettings]):
         started = state not in (JobState.QUEUED, JobState.HELD, JobState.UNKNOWN)
         return state, reason, started, state.is_final
 
-    def row_info(self, row: Row) -> JobInfo:
-        """A squeue/sacct row as a JobInfo (exit code 0 for COMPLETED, times by state).
-
-        The (state, reason) decision is cached per instance: a queue repeats a few of them
-        many times over (the cache is emptied past 4,096 entries)."""
-        key = (row.state, row.reason)
-        decided = self._decisions.get(key)
-        if decided is None:
-            if len(self._decisions) >= 4096:
-                self._decisions.clear()
-            decided = self._decisions[key] = self._decide(row.state, row.reason)
-        state, reason, started, final = decided
-        return JobInfo.trusted(
-            row.job_id,
-            state,
-            name=row.name or None,
-            native_state=row.state,
-            exit_code=0 if state is JobState.COMPLETED else (row.exit_code if final else None),
-            submit_time=parse_time(row.submit),
-            start_time=parse_time(row.start) if started else None,
-            end_time=parse_time(row.end) if final else None,
-            reason=reason,
-            queue=row.partition or None,
-            owner=row.user or None,
-        )
+    def decision(self, state_field: str, reason_field: str) -> Decision:
+        """(state, native state, reason, started, final) of a row's State and Reason
+        fields as printed, remembered per instance: a queue repeats a few of them many
+        times over (the cache is emptied past 4,096 entries)."""
+        native = state_field.strip()
+        state, reason, started, final = self._decide(native, reason_field.strip())
+        if len(self._decisions) >= 4096:
+            self._decisions.clear()
+        decided = self._decisions[(state_field, reason_field)] = (state, native, reason, started, final)
+        return decided
