@@ -78,7 +78,10 @@ def kill_server_side(transport: SSHTransport) -> None:
         if not pids:
             raise PermissionError("no sshd pid visible")
         for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # gone already: killing its partner (monitor/child) ends it
+                continue
     except PermissionError:
         sock.shutdown(socket.SHUT_RDWR)
 
