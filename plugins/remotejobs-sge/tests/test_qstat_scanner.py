@@ -66,6 +66,8 @@ def test_values_the_scanner_reads(name: str) -> None:
     _document(JOB.format(name="a")).replace("xmlns:xsd", "xmlns"),
     "<job_info>" + JOB.format(name="a") + "</job_info>",
     _document(JOB.format(name="a")) + "<job_info/>",
+    # the tree reader reads every <job_list>, one inside another included (a second row)
+    _document(JOB.format(name="a").replace("<slots>1</slots>", "<slots>1</slots><job_list>8</job_list>")),
 ])
 def test_other_documents_are_handed_to_the_tree_reader(document: str) -> None:
     assert _same(document) is None

@@ -112,11 +112,14 @@ def parse_qstat_xml(text: str) -> list[QstatRow]:
 #: The ``job_list`` children read, in the order of :func:`_scan`'s groups.
 _FIELDS = ("JB_job_number", "JB_name", "JB_owner", "state", "JAT_start_time", "JB_submission_time",
            "queue_name", "slots", "tasks")
+# A <job_list> inside a <job_list> is handed over (the tree reader reads both). Under the
+# possessive repeat an alternative never fails after capturing (a field that is not a leaf
+# fails ``other`` too), so no stale capture survives (see remotejobs_torque._qstat_xml).
 _QUOTED = r"""(?:"[^<&"]*+"|'[^<&']*+')"""
 _JOB = re.compile(
     rf"<job_list[ \t\n]++state={_QUOTED}{SPACE}>{SPACE}(?:(?:"
     + "|".join(f"<{name}>({TEXT})</{name}>" for name in _FIELDS)
-    + rf"|<(?P<other>{NAME})>{TEXT}</(?P=other)>){SPACE})*+</job_list>{SPACE}")
+    + rf"|<(?!job_list>)(?P<other>{NAME})>{TEXT}</(?P=other)>){SPACE})*+</job_list>{SPACE}")
 _OPEN = re.compile(rf"""(?:<\?xml version=(["'])1\.0\1{SPACE}\?>)?{SPACE}"""
                    rf"<job_info(?:[ \t\n]++xmlns:xsd={_QUOTED})?{SPACE}>{SPACE}")
 _LIST = re.compile(rf"<(queue_info|job_info)>{SPACE}|</(queue_info|job_info)>{SPACE}")

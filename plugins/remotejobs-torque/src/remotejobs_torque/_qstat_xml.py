@@ -86,13 +86,17 @@ def _scanner(wanted: frozenset[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
             keys.append(f"{parent}.{child}")
             inner.append(f"<{re.escape(child)}>({TEXT})</{re.escape(child)}>{SPACE}")
         inner.append(other())
-        alternatives.append(f"<{re.escape(parent)}>{SPACE}(?:{'|'.join(inner)})++</{re.escape(parent)}>{SPACE}")
+        alternatives.append(f"<{re.escape(parent)}>{SPACE}(?:(?>{'|'.join(inner)}))+</{re.escape(parent)}>{SPACE}")
     alternatives.append(other())
     generic += 1
     keys.append("")  # the nested element's own name
-    nested = f"<(?P<o{generic}>{NAME})>{SPACE}(?:{other()})++</(?P=o{generic})>{SPACE}"
+    nested = f"<(?P<o{generic}>{NAME})>{SPACE}(?:{other()})+</(?P=o{generic})>{SPACE}"
     alternatives.append(nested)
-    pattern = re.compile(f"<Job>{SPACE}(?:{'|'.join(alternatives)})*+</Job>{SPACE}")
+    # Each element is one atomic group under a plain repeat, not a possessive repeat:
+    # Python 3.11's re keeps, under ``*+``/``++``, a group captured by an alternative that
+    # then failed (a nested ``<job_state><job_state>C</...>`` erased the state read before)
+    # and may raise SystemError; atomic groups keep the matching linear all the same.
+    pattern = re.compile(f"<Job>{SPACE}(?:(?>{'|'.join(alternatives)}))*</Job>{SPACE}")
     return pattern, tuple(keys)
 
 
