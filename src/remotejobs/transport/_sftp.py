@@ -6,7 +6,10 @@ directory and rename it over the final name only after all bytes arrived (and, w
 under the final name; the temporary file is removed on failure. paramiko/OS errors
 propagate to the caller, which translates them (``_ssh_errors.translate_sftp``).
 
-Speed: uploads are pipelined (writes are not acknowledged one by one) and downloads
+Speed: files of at least ``_stream.STREAM_MIN`` bytes move as a plain stream over an exec
+channel when the caller passes ``streams`` (about half the client CPU of SFTP; see
+:mod:`remotejobs.transport._stream`), with SFTP only for the file operations around it.
+Otherwise uploads are pipelined (writes are not acknowledged one by one) and downloads
 prefetched with many requests in flight; with OpenSSH's sftp-server (which accepts
 256 KiB messages) requests carry 255 KiB instead of paramiko's 32 KiB.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import posixpath
 import secrets
@@ -26,6 +30,7 @@ from pathlib import Path
 import paramiko
 
 from remotejobs.errors import TransferError
+from remotejobs.transport._stream import STREAM_MIN, Digest, Streams
 
 __all__ = ["download", "listdir", "makedirs", "upload"]
 
@@ -79,6 +84,7 @@ def upload(
     progress: Progress,
     expected_sha256: Callable[[str], str] | None = None,
     orphans: set[str] | None = None,
+    streams: Streams | None = None,
 ) -> None:
     """Copy ``local_path`` to ``remote_path`` (absolute) atomically.
 
@@ -86,24 +92,19 @@ def upload(
     file; it must equal the local digest or TransferError (not transient) is raised.
     ``orphans`` collects the temporary file when a failure (a cut connection) also
     prevents removing it; :func:`remove_orphans` removes them on a later connection.
+    With ``streams``, a file of at least ``STREAM_MIN`` bytes travels as a plain stream
+    (:mod:`remotejobs.transport._stream`); everything else here is the same for both.
     """
     tmp = _temp_name(remote_path)
     with open(local_path, "rb") as src:
         size = os.fstat(src.fileno()).st_size
         mode = os.fstat(src.fileno()).st_mode & 0o777
         try:
-            with client.open(tmp, "wb") as dst:
-                block_size = _tune(dst, client)
-                dst.set_pipelined(True)
-                done = 0
+            digest = hashlib.sha256() if expected_sha256 else None
+            if not (streams is not None and size >= STREAM_MIN and streams.send(src, tmp, size, progress, digest)):
+                src.seek(0)
                 digest = hashlib.sha256() if expected_sha256 else None
-                while block := src.read(block_size):
-                    dst.write(block)
-                    if digest is not None:
-                        digest.update(block)
-                    done += len(block)
-                    if progress is not None:
-                        progress(done, size)
+                _write(client, src, tmp, size, progress, digest)
             if client.stat(tmp).st_size != size:
                 raise TransferError(f"Upload of {local_path} to {remote_path} was incomplete",
                                     path=remote_path, transient=True)
@@ -129,6 +130,22 @@ def upload(
             raise
 
 
+def _write(client: paramiko.SFTPClient, src: io.BufferedIOBase, tmp: str, size: int, progress: Progress,
+           digest: Digest | None) -> None:
+    """The SFTP data path of :func:`upload`: pipelined writes of the server's largest request."""
+    with client.open(tmp, "wb") as dst:
+        block_size = _tune(dst, client)
+        dst.set_pipelined(True)
+        done = 0
+        while block := src.read(block_size):
+            dst.write(block)
+            if digest is not None:
+                digest.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, size)
+
+
 def remove_orphans(client: paramiko.SFTPClient, orphans: set[str]) -> None:
     """Remove the temporary files of earlier interrupted uploads (see :func:`upload`)."""
     for tmp in list(orphans):
@@ -147,29 +164,23 @@ def download(
     local_path: str,
     progress: Progress,
     expected_sha256: Callable[[], str] | None = None,
+    streams: Streams | None = None,
 ) -> None:
-    """Copy ``remote_path`` (absolute) to ``local_path`` atomically (see :func:`upload`)."""
+    """Copy ``remote_path`` (absolute) to ``local_path`` atomically (see :func:`upload`);
+    a regular file of at least ``STREAM_MIN`` bytes travels as a plain stream."""
     target = Path(local_path)
     tmp = target.with_name(f".{target.name}.part-{secrets.token_hex(6)}")
     try:
-        with client.open(remote_path, "rb") as src:
-            block_size = _tune(src, client)
-            attrs = src.stat()
-            size = attrs.st_size or 0
-            src.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
-            digest = hashlib.sha256() if expected_sha256 else None
-            done = 0
+        attrs = client.stat(remote_path)
+        size = attrs.st_size or 0
+        digest = hashlib.sha256() if expected_sha256 else None
+        streamed = False
+        if streams is not None and size >= STREAM_MIN and stat.S_ISREG(attrs.st_mode or 0):
             with open(tmp, "wb") as dst:
-                while done < size and (block := src.read(min(block_size, size - done))):
-                    dst.write(block)
-                    if digest is not None:
-                        digest.update(block)
-                    done += len(block)
-                    if progress is not None:
-                        progress(done, size)
-        if done != size:
-            raise TransferError(f"Download of {remote_path} was incomplete ({done} of {size} bytes)",
-                                path=remote_path, transient=True)
+                streamed = streams.receive(remote_path, dst, size, progress, digest)
+        if not streamed:
+            digest = hashlib.sha256() if expected_sha256 else None
+            size, attrs = _read(client, remote_path, tmp, progress, digest)
         if attrs.st_mode is not None:
             os.chmod(tmp, stat.S_IMODE(attrs.st_mode))
         if digest is not None and expected_sha256 is not None:
@@ -183,6 +194,29 @@ def download(
             progress(0, 0)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _read(client: paramiko.SFTPClient, remote_path: str, tmp: Path, progress: Progress,
+          digest: Digest | None) -> tuple[int, paramiko.SFTPAttributes]:
+    """The SFTP data path of :func:`download` (prefetched reads); the size and attributes."""
+    with client.open(remote_path, "rb") as src:
+        block_size = _tune(src, client)
+        attrs = src.stat()
+        size = attrs.st_size or 0
+        src.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+        done = 0
+        with open(tmp, "wb") as dst:
+            while done < size and (block := src.read(min(block_size, size - done))):
+                dst.write(block)
+                if digest is not None:
+                    digest.update(block)
+                done += len(block)
+                if progress is not None:
+                    progress(done, size)
+    if done != size:
+        raise TransferError(f"Download of {remote_path} was incomplete ({done} of {size} bytes)",
+                            path=remote_path, transient=True)
+    return size, attrs
 
 
 def listdir(client: paramiko.SFTPClient, remote_dir: str) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Literal, TypeVar
 import paramiko
 
 from remotejobs.errors import OperationTimeoutError, RemoteJobsError, TransferError, TransportError
-from remotejobs.transport import _sftp, _tarstream
+from remotejobs.transport import _sftp, _stream, _tarstream
 from remotejobs.transport._ssh_auth import Credentials, InteractiveHandler, resolve_target
 from remotejobs.transport._ssh_errors import ConnectionLost, is_connection_failure, translate_sftp
 from remotejobs.transport._ssh_pool import Connection, HostKeySettings, acquire, release
@@ -201,14 +201,27 @@ class SSHTransport(CommandTransport):
 
     # -- files --------------------------------------------------------------------------
     def _sftp(self, action: str, path: str, op: Callable[[paramiko.SFTPClient], T]) -> T:
+        return self._transfer(action, path, lambda client, _streams: op(client))
+
+    def _transfer(self, action: str, path: str,
+                  op: Callable[[paramiko.SFTPClient, _stream.Streams | None], T]) -> T:
+        """Run ``op`` with an SFTP session and (where the remote side can run it) the stream
+        route of the same connection; errors translated into TransferError."""
         def attempt(conn: Connection) -> T:
             with conn.sftp() as client:
-                return op(client)
+                streams = None
+                if conn.stream_works:
+                    streams = _stream.Streams(conn.transport(), self.command_timeout,
+                                              lambda: setattr(conn, "stream_works", False))
+                return op(client, streams)
 
         try:
             return self._with_retry(f"{action} {path}", attempt)
-        except TransferError:
-            raise
+        except TransferError as exc:
+            if exc.user is not None:
+                raise
+            raise TransferError(f"Cannot {action} {path} on {self.description}: {exc.message}",
+                                path=path, user=self.user, transient=exc.transient, hint=exc.hint) from exc
         except TransportError as exc:
             raise TransferError(f"Cannot {action} {path} on {self.description}: {exc.message}",
                                 path=path, user=self.user, transient=exc.transient) from exc
@@ -238,11 +251,11 @@ class SSHTransport(CommandTransport):
         except OSError as exc:
             raise TransferError(f"Cannot read {local_path}: {exc.strerror or exc}", path=local_path,
                                 user=self.user) from exc
-        def op(client: paramiko.SFTPClient) -> None:
+        def op(client: paramiko.SFTPClient, streams: _stream.Streams | None) -> None:
             _sftp.remove_orphans(client, self._orphans)
-            _sftp.upload(client, local_path, target, progress, checker, self._orphans)
+            _sftp.upload(client, local_path, target, progress, checker, self._orphans, streams)
 
-        self._sftp("upload to", target, op)
+        self._transfer("upload to", target, op)
 
     def get(self, remote_path: str, local_path: str, *, progress: ProgressCallback | None = None,
             verify: bool = False) -> None:
@@ -251,9 +264,9 @@ class SSHTransport(CommandTransport):
         checker = (lambda: self._remote_sha256(source)) if verify else None
         progress = progress or transfer_progress.get()
 
-        def op(client: paramiko.SFTPClient) -> None:
+        def op(client: paramiko.SFTPClient, streams: _stream.Streams | None) -> None:
             try:
-                _sftp.download(client, source, local_path, progress, checker)
+                _sftp.download(client, source, local_path, progress, checker, streams)
             except OSError as exc:
                 # local side: an error naming a file, or one only a local write gives (paramiko
                 # maps no SFTP status to these): a full disk is no reason to retry
@@ -264,7 +277,7 @@ class SSHTransport(CommandTransport):
                                         if exc.errno in _LOCAL_WRITE_ERRNOS else None) from exc
                 raise
 
-        self._sftp("download", source, op)
+        self._transfer("download", source, op)
 
     def put_many(self, local_paths: Sequence[str], remote_dir: str) -> list[str]:
         """Upload the files into ``remote_dir`` in ONE round trip: a tar stream through one
