@@ -129,16 +129,20 @@ def receive(transport: paramiko.Transport, remote_path: str, target: BinaryIO, s
     try:
         chan.shutdown_write()
         done = extra = 0
-        while data := chan.recv(_BLOCK if done >= size else min(_BLOCK, size - done)):
-            if done >= size:
-                extra += len(data)  # the file grew: read to the end, then refuse
-                continue
-            target.write(data)
-            if digest is not None:
-                digest.update(data)
-            done += len(data)
-            if progress is not None:
-                progress(done, size)
+        # Ask for all that is left: paramiko's channel buffer hands out everything it holds
+        # without moving it, while a smaller read shifts the rest of its (up to window-sized)
+        # buffer each time -- quadratic when the reader falls behind.
+        while data := chan.recv(max(size - done, _BLOCK)):
+            keep = min(len(data), size - done)
+            extra += len(data) - keep  # the file grew: read to the end, then refuse
+            if keep:
+                chunk = data if keep == len(data) else data[:keep]
+                target.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+                done += keep
+                if progress is not None:
+                    progress(done, size)
         active = transport.is_active()
         if done < size and not active:
             raise ConnectionLost(f"the connection closed after {done} of {size} bytes")
