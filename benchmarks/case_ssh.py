@@ -9,6 +9,8 @@ ControlMaster. The remote copies live in the test user's home on the same machin
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from pathlib import Path
 
 from benchmarks._common import Comparison, Row, sh, timed
@@ -36,7 +38,8 @@ def _mb_per_s(size: int, seconds: list[float]) -> list[float]:
 
 
 def transfers(ctx: Context) -> list[Comparison]:
-    """MB/s for one file up and down: remotejobs' SFTP beside scp and scp over ControlMaster."""
+    """MB/s for one file up and down: remotejobs (a plain stream over SSH, with SFTP around it)
+    beside scp and scp over ControlMaster; the note gives remotejobs' client CPU time."""
     size = (8 if ctx.smoke else 200) * 1_000_000
     rounds = 1 if ctx.smoke else 3
     scratch = Path("/dev/shm") if os.path.isdir("/dev/shm") else ctx.tmp
@@ -52,14 +55,19 @@ def transfers(ctx: Context) -> list[Comparison]:
     try:
         up: dict[str, list[float]] = {name: [] for name in ("ours", "scp", "master")}
         down: dict[str, list[float]] = {name: [] for name in ("ours", "scp", "master")}
+        cpus: dict[str, list[float]] = {"up": [], "down": []}
         for _ in range(rounds):
             up["scp"] += timed(lambda: sh([*ctx.scp, str(local), remote_target]), 1)
             up["master"] += timed(lambda: sh([*scp_master, str(local), remote_target]), 1)
+            cpu_start = time.process_time()
             up["ours"] += timed(lambda: transport.put(str(local), remote), 1)
+            cpus["up"].append(time.process_time() - cpu_start)
             down["scp"] += timed(lambda: sh([*ctx.scp, remote_target, str(back)]), 1)
             down["master"] += timed(lambda: sh([*scp_master, remote_target, str(back)]), 1)
             back.unlink(missing_ok=True)
+            cpu_start = time.process_time()
             down["ours"] += timed(lambda: transport.get(remote, str(back)), 1)
+            cpus["down"].append(time.process_time() - cpu_start)
             if back.stat().st_size != size:
                 raise SystemExit(f"download returned {back.stat().st_size} bytes, not {size}")
             back.unlink()
@@ -69,7 +77,9 @@ def transfers(ctx: Context) -> list[Comparison]:
         transport.run(["rm", "-f", "--", remote])
     out = []
     for label, data in ((f"upload {size // 1_000_000} MB", up), (f"download {size // 1_000_000} MB", down)):
-        ours = Row(label, "remotejobs (SFTP)", "MB/s", _mb_per_s(size, data["ours"]), lower_is_better=False)
+        cpu = cpus["up" if data is up else "down"]
+        ours = Row(label, "remotejobs (SSH stream)", "MB/s", _mb_per_s(size, data["ours"]), lower_is_better=False,
+                   note=f"client CPU {statistics.median(cpu) * 1e8 / size:.2f} s per 100 MB (median)")
         refs = [Row(label, "scp", "MB/s", _mb_per_s(size, data["scp"]), reference=True, lower_is_better=False),
                 Row(label, "scp over ControlMaster", "MB/s", _mb_per_s(size, data["master"]), reference=True,
                     lower_is_better=False)]

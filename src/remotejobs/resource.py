@@ -157,6 +157,11 @@ class ComputeResource(ResourceSubmission, Generic[SettingsT_co]):
     def _download(self, job_id: str, local_dir: Path, name: str | None) -> list[Path]:
         raise self._unsupported(Capability.FILE_TRANSFER, "download")
 
+    def _upload_many(self, local_paths: Sequence[Path], remote_dir: str) -> list[str]:
+        """Several files (checked: existing, distinct names); by default one :meth:`_upload`
+        each. Backends whose transport moves many files at once override it."""
+        return [self._upload(path, remote_dir) for path in local_paths]
+
     def array_element_id(self, array_id: str, index: int) -> str:
         """The id of element ``index`` of array ``array_id`` (the array's own id when the
         backend gives elements no id of their own, see :attr:`array_element_format`)."""
@@ -190,6 +195,27 @@ class ComputeResource(ResourceSubmission, Generic[SettingsT_co]):
             if not path.is_file():
                 raise TransferError(f"Local file {str(path)!r} does not exist", path=str(path))
             return self._upload(path, remote_dir)
+
+    def upload_many(self, local_paths: Sequence[str | Path], remote_dir: str) -> list[str]:
+        """Copy several local files into ``remote_dir`` under their own names; return the
+        remote paths, in order. Where the transport can, in one round trip (SSH: one tar
+        stream for all of them); each file appears whole under its final name or not at all.
+
+        :raises TransferError: a local file is missing, two have the same name, or the copy
+            failed (files copied before the failure stay).
+        """
+        with self._context():
+            self._require(Capability.FILE_TRANSFER, "upload")
+            self._active()
+            paths = [Path(p) for p in local_paths]
+            for path in paths:
+                if not path.is_file():
+                    raise TransferError(f"Local file {str(path)!r} does not exist", path=str(path))
+            if len({p.name for p in paths}) != len(paths):
+                raise TransferError("Two of the files to upload have the same name", path=remote_dir,
+                                    hint="Upload files of the same name into different directories")
+            return self._upload_many(paths, remote_dir) if len(paths) > 1 else [
+                self._upload(p, remote_dir) for p in paths]
 
     def status(self, job: JobRef) -> JobInfo:
         """Current info of one job. :raises JobNotFoundError: the resource does not know it."""

@@ -12,6 +12,7 @@ import paramiko
 import pytest
 
 from remotejobs.errors import TransferError
+from remotejobs.transport.base import transfer_progress
 from remotejobs.transport.ssh import SSHTransport
 from tests.transport.conftest import MakeTransport
 
@@ -103,3 +104,26 @@ def test_uploading_two_files_of_one_name_is_refused(transport: SSHTransport, rem
         (tmp_path / sub / "same").write_text(sub)
     with pytest.raises(TransferError, match="same name"):
         transport.put_many([str(tmp_path / "a" / "same"), str(tmp_path / "b" / "same")], f"{remote}/x")
+
+
+def test_uploaded_files_appear_whole_or_not_at_all(transport: SSHTransport, remote: str, tmp_path: Path) -> None:
+    """Extracted into a private staging directory, then moved into place: a directory in
+    the way of one file fails the upload with mv's message; the other file arrives whole,
+    the directory is untouched, and no staging directory is left."""
+    transport.run(["mkdir", "-p", f"{remote}/busy/taken/inside"])
+    files = []
+    for name in ("taken", "free"):
+        path = tmp_path / name
+        path.write_bytes(name.encode() * 1000)
+        files.append(str(path))
+    progress: list[tuple[int, int]] = []
+    reset = transfer_progress.set(lambda done, total: progress.append((done, total)))
+    try:
+        with pytest.raises(TransferError, match="taken"):
+            transport.put_many(files, f"{remote}/busy")
+    finally:
+        transfer_progress.reset(reset)
+    assert progress == [(0, 5000), (5000, 5000), (0, 4000), (4000, 4000)]
+    listing = transport.run(["ls", "-A", f"{remote}/busy", f"{remote}/busy/taken"]).stdout
+    assert listing.split() == [f"{remote}/busy:", "free", "taken", f"{remote}/busy/taken:", "inside"]
+    assert transport.run(["cat", f"{remote}/busy/free"]).stdout == "free" * 1000

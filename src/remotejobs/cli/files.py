@@ -73,11 +73,9 @@ def upload(ctx: Ctx, local_paths: tuple[Path, ...], remote_dir: str) -> None:
       remotejobs -r hpc upload model.py params.json inbox
     """
     resource = ctx.session()
-    remote: list[str] = []
     with activity(ctx, "uploading") as show:
-        for index, path in enumerate(local_paths, 1):
-            show(f"uploading {path.name} ({index}/{len(local_paths)})")
-            remote.append(resource.upload(path, remote_dir))
+        show(f"uploading {local_paths[0].name}" if len(local_paths) == 1 else f"uploading {len(local_paths)} files")
+        remote = resource.upload_many(local_paths, remote_dir)  # one round trip where the transport can
     ctx.emit({"remote_paths": remote, "remote_path": remote[0]}, lambda: click.echo("\n".join(remote)))
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remotejobs.errors import JobNotFoundError, TransferError
-from remotejobs.transport.base import CommandTransport
+from remotejobs.transport.base import CommandTransport, is_plain_file_name
 
 __all__ = ["STAMP", "BatchFiles"]
 
@@ -22,7 +23,7 @@ STAMP = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
 
 
 class BatchFiles:
-    """``_upload``, ``_download`` and the job directory lookup of a batch resource."""
+    """``_upload``, ``_upload_many``, ``_download`` and the job directory lookup of a batch resource."""
 
     _root: str
 
@@ -42,6 +43,10 @@ class BatchFiles:
         self.transport.makedirs(remote_dir)
         self.transport.put(str(local_path), target)
         return target
+
+    def _upload_many(self, local_paths: Sequence[Path], remote_dir: str) -> list[str]:
+        """One round trip for all files where the transport can (SSH: one tar stream)."""
+        return self.transport.put_many([str(p) for p in local_paths], self._remote_path(remote_dir))
 
     def _job_dir(self, job_id: str) -> str:
         """The directory of this user's job ``job_id``, resolved through the job index:
@@ -84,6 +89,9 @@ class BatchFiles:
                     path=name,
                 )
             names = [name]
+        if len(names) > 1 and all(is_plain_file_name(n) for n in names):
+            # one round trip for all of them where the transport can (SSH: one tar stream)
+            return [Path(p) for p in self.transport.get_many(job_dir, names, str(local_dir))]
         paths = []
         for entry in names:
             local = local_dir / entry

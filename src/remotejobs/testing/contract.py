@@ -13,6 +13,7 @@ Usage in a plugin's tests::
 
 from __future__ import annotations
 
+import posixpath
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -267,11 +268,20 @@ class ResourceContract(HostileIdContract):
         local.write_text("payload-ünïcødé\n", encoding="utf-8")
         remote = session.upload(local, contract_env.remote_dir)
         assert remote.endswith(local.name)
-        job = session.submit(_sh('cat -- "$1" > "résultat 1.txt"', remote))
+        more = [tmp_path / "zwei ✓.txt", tmp_path / "drei.txt"]
+        for path in more:
+            path.write_text(f"{path.name}\n", encoding="utf-8")
+        several = session.upload_many(more, contract_env.remote_dir)  # one round trip where it can
+        assert [posixpath.basename(p) for p in several] == [p.name for p in more]
+        job = session.submit(_sh('cat -- "$1" > "résultat 1.txt" && cat -- "$2" "$3" > "résultat 2.txt"',
+                                 remote, *several))
         assert job.wait(timeout=contract_env.timeout).state is JobState.COMPLETED
         got = job.download(tmp_path / "back", name="résultat 1.txt")
         assert [p.name for p in got] == ["résultat 1.txt"]
         assert got[0].read_text(encoding="utf-8") == "payload-ünïcødé\n"
+        everything = {p.name: p for p in job.download(tmp_path / "all")}  # several files at once
+        assert everything["résultat 2.txt"].read_text(encoding="utf-8") == "zwei ✓.txt\ndrei.txt\n"
+        assert everything["résultat 1.txt"].read_text(encoding="utf-8") == "payload-ünïcødé\n"
         with pytest.raises(TransferError):
             job.download(tmp_path / "back", name="no such file.txt")
 

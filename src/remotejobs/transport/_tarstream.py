@@ -12,45 +12,72 @@ no ``..``, no links, no devices, no set-uid bits) into a fresh private directory
 the target, then renamed into place; anything else fails the whole download with a
 TransferError and leaves no file of it behind. Uploads send only the local regular files
 given, under their base names, with owner and group cleared (the remote ``tar`` runs with
-``--no-same-owner``).
+``--no-same-owner``), extracted into a fresh private directory and moved into place only
+once the whole archive arrived (so each file is whole or absent).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import paramiko
 
 from remotejobs.errors import TransferError
+from remotejobs.transport.base import is_plain_file_name
 
 __all__ = ["check_name", "download_files", "upload_files"]
 
-_UNTAR = 'mkdir -p -- "$1" && exec tar -x --no-same-owner --no-overwrite-dir -m -C "$1" -f -'
+#: Upload: extract into a fresh private staging directory inside the target ($2 is a random
+#: name), then move the files into place in one ``mv`` (GNU ``-t``: a file never goes into
+#: a directory of its name), so that each file appears whole or not at all; the staging
+#: directory is removed on every exit.
+#: Called with (bytes done, bytes total) of each file: at its start and at its end.
+Progress = Callable[[int, int], None] | None
+
+_UNTAR = (
+    'mkdir -p -- "$1" && stage="$1/$2" && mkdir -m 700 -- "$stage" || exit 1\n'
+    'trap \'rm -rf -- "$stage"\' EXIT\n'
+    'trap \'exit 1\' HUP INT PIPE TERM\n'
+    'tar -x --no-same-owner -m -C "$stage" -f - || exit 1\n'
+    'find "$stage" -mindepth 1 -maxdepth 1 -exec mv -f -t "$1" -- {} + || exit 1\n'
+)
+#: Bytes gathered before one write to the channel (tarfile writes 10 KiB records).
+_SEND_BUFFER = 1 << 20
 
 
 def check_name(name: str) -> str:
     """``name`` if it is a plain file name. :raises TransferError: anything else."""
-    if not name or "/" in name or name in (".", "..") or "\0" in name or "\n" in name:
+    if not is_plain_file_name(name):
         raise TransferError(f"{name[:100]!r} is not a plain file name", path=name)
     return name
 
 
 class _ChannelWriter:
-    """The file-like sink ``tarfile`` writes a stream into (``write`` only)."""
+    """The file-like sink ``tarfile`` writes a stream into (``write``, then ``flush``):
+    gathers its small records into large channel writes (full SSH packets)."""
 
     def __init__(self, chan: paramiko.Channel) -> None:
         self.chan = chan
+        self.buffer = bytearray()
 
     def write(self, data: bytes) -> int:
-        self.chan.sendall(data)
+        self.buffer += data
+        if len(self.buffer) >= _SEND_BUFFER:
+            self.flush()
         return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.chan.sendall(bytes(self.buffer))
+            self.buffer.clear()
 
 
 def _finish(chan: paramiko.Channel, what: str, where: str) -> None:
@@ -62,17 +89,19 @@ def _finish(chan: paramiko.Channel, what: str, where: str) -> None:
 
 
 def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remote_dir: str,
-                 timeout: float) -> list[str]:
+                 timeout: float, progress: Progress = None) -> list[str]:
     """Copy the local files into ``remote_dir`` (created if missing) in one stream; the
-    remote paths. Not atomic: a failure may leave some of the files behind."""
+    remote paths. Each file appears whole under its name or not at all; a failure may
+    leave the files moved before it (all are moved once the whole archive arrived)."""
     names = [check_name(os.path.basename(p)) for p in local_paths]
     if len(set(names)) != len(names):
         raise TransferError("Two of the files to upload have the same name", path=remote_dir)
     chan = transport.open_session(timeout=timeout)
     try:
         chan.settimeout(timeout)
-        chan.exec_command(shlex.join(["sh", "-c", _UNTAR, "sh", remote_dir]))
-        with tarfile.open(fileobj=_ChannelWriter(chan), mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+        chan.exec_command(shlex.join(["sh", "-c", _UNTAR, "sh", remote_dir, f".rj-tar-{secrets.token_hex(8)}"]))
+        sink = _ChannelWriter(chan)
+        with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
             for path, name in zip(local_paths, names, strict=True):
                 with open(path, "rb") as src:
                     info = tar.gettarinfo(fileobj=src, arcname=name)
@@ -80,7 +109,12 @@ def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remo
                         raise TransferError(f"{path} is not a regular file", path=path)
                     info.uid = info.gid = 0
                     info.uname = info.gname = ""
+                    if progress is not None:
+                        progress(0, info.size)
                     tar.addfile(info, src)
+                    if progress is not None:
+                        progress(info.size, info.size)
+        sink.flush()
         chan.shutdown_write()
         _finish(chan, "tar -x", remote_dir)
     finally:
@@ -89,7 +123,7 @@ def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remo
 
 
 def download_files(transport: paramiko.Transport, remote_dir: str, names: Sequence[str], local_dir: str,
-                   timeout: float) -> list[Path]:
+                   timeout: float, progress: Progress = None) -> list[Path]:
     """Copy the named files of ``remote_dir`` into ``local_dir`` in one stream (see the
     module doc for what is refused); the local paths, in the order of ``names``."""
     wanted = {check_name(n) for n in names}
@@ -110,7 +144,11 @@ def download_files(transport: paramiko.Transport, remote_dir: str, names: Sequen
                                             "which was not asked for (or is not a regular file)",
                                             path=remote_dir)
                     seen.add(member.name)
+                    if progress is not None:
+                        progress(0, member.size)
                     tar.extract(member, staging, filter="data")
+                    if progress is not None:
+                        progress(member.size, member.size)
         except tarfile.TarError as exc:
             raise TransferError(f"The archive from {remote_dir} is unreadable: {exc}", path=remote_dir) from exc
         _finish(chan, "tar -c", remote_dir)

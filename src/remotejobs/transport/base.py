@@ -16,7 +16,8 @@ from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CommandResult", "CommandTransport", "InteractiveHandler", "ProgressCallback", "sha256_of",
+__all__ = ["CommandResult", "CommandTransport", "InteractiveHandler", "ProgressCallback", "is_plain_file_name",
+           "sha256_of",
            "transfer_progress"]
 
 #: Called with (bytes done, bytes total) while a file moves.
@@ -40,6 +41,12 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def is_plain_file_name(name: str) -> bool:
+    """True for a name :meth:`CommandTransport.get_many`/``put_many`` accept: one path
+    component (no ``/``, not ``.`` or ``..``), without NUL or newline."""
+    return bool(name) and "/" not in name and name not in (".", "..") and "\0" not in name and "\n" not in name
 
 
 class CommandResult(BaseModel):

@@ -281,7 +281,8 @@ class SSHTransport(CommandTransport):
 
     def put_many(self, local_paths: Sequence[str], remote_dir: str) -> list[str]:
         """Upload the files into ``remote_dir`` in ONE round trip: a tar stream through one
-        channel (see :mod:`remotejobs.transport._tarstream`). Not atomic per file.
+        channel (see :mod:`remotejobs.transport._tarstream`); each file appears whole or
+        not at all.
 
         :raises TransferError: a local file unreadable or not a regular file, two with the
             same base name, or the remote ``tar`` failed (its message).
@@ -290,8 +291,9 @@ class SSHTransport(CommandTransport):
         for path in local_paths:
             if not os.path.isfile(path):
                 raise TransferError(f"Cannot read {path}: not a regular file", path=path, user=self.user)
+        progress = transfer_progress.get()
         return self._files("upload to", target, lambda t: _tarstream.upload_files(
-            t, local_paths, target, self.command_timeout))
+            t, local_paths, target, self.command_timeout, progress))
 
     def get_many(self, remote_dir: str, names: Sequence[str], local_dir: str) -> list[str]:
         """Download the named files of ``remote_dir`` in ONE round trip (a tar stream, each
@@ -303,8 +305,9 @@ class SSHTransport(CommandTransport):
             archive holding anything but the regular files asked for.
         """
         source = self._abs(remote_dir)
+        progress = transfer_progress.get()
         paths = self._files("download", source, lambda t: _tarstream.download_files(
-            t, source, names, local_dir, self.command_timeout))
+            t, source, names, local_dir, self.command_timeout, progress))
         return [str(p) for p in paths]
 
     def _files(self, action: str, path: str, op: Callable[[paramiko.Transport], T]) -> T:
