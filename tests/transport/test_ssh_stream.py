@@ -142,3 +142,52 @@ def test_a_remote_side_that_cannot_run_the_stream_falls_back_to_sftp(
     back = tmp_path / "back.bin"
     transport.get(f"{remote}/payload.bin", str(back))  # SFTP now, for this connection
     assert _sha(back) == _sha(source)
+
+
+def test_a_download_is_written_to_a_private_new_temporary_then_gets_the_remote_mode(
+    transport: SSHTransport, folder: tuple[str, Path], tmp_path: Path
+) -> None:
+    remote, _ = folder
+    source = _payload(tmp_path, 0o640)
+    transport.put(str(source), f"{remote}/payload.bin")
+    here = tmp_path / "here"
+    here.mkdir()
+    modes: list[int] = []
+
+    def look(done: int, total: int) -> None:
+        if not modes:
+            modes.extend(stat.S_IMODE(p.stat().st_mode) for p in here.iterdir() if ".part-" in p.name)
+
+    old_umask = os.umask(0o022)  # what would make an ordinary open() 0644
+    try:
+        transport.get(f"{remote}/payload.bin", str(here / "back.bin"), progress=look)
+    finally:
+        os.umask(old_umask)
+    assert modes == [0o600], "the local temporary of a download is readable by others"
+    assert os.listdir(here) == ["back.bin"]
+    assert stat.S_IMODE((here / "back.bin").stat().st_mode) == 0o640
+    assert _sha(here / "back.bin") == _sha(source)
+
+
+@pytest.mark.timeout(120)
+def test_a_server_that_sends_more_than_the_file_is_refused_at_once(
+    transport: SSHTransport, folder: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile (or racing) remote side: after the file, ``yes`` without end. The download
+    stops at the first byte too many (it does not read until the server stops)."""
+    remote, _ = folder
+    source = _payload(tmp_path)
+    transport.put(str(source), f"{remote}/payload.bin")
+    real_open = _stream._open
+
+    def endless(t: paramiko.Transport, argv: list[str], timeout: float) -> paramiko.Channel:
+        assert argv[:2] == ["cat", "--"], argv
+        return real_open(t, ["sh", "-c", 'cat -- "$1" && exec yes', "sh", argv[2]], timeout)
+
+    monkeypatch.setattr(_stream, "_open", endless)
+    here = tmp_path / "here"
+    here.mkdir()
+    with pytest.raises(TransferError) as info:
+        transport.get(f"{remote}/payload.bin", str(here / "back.bin"))
+    assert "changed size" in str(info.value) and info.value.user == transport.user, info.value
+    assert os.listdir(here) == []

@@ -26,6 +26,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import paramiko
 
@@ -171,16 +172,17 @@ def download(
     target = Path(local_path)
     tmp = target.with_name(f".{target.name}.part-{secrets.token_hex(6)}")
     try:
-        attrs = client.stat(remote_path)
-        size = attrs.st_size or 0
-        digest = hashlib.sha256() if expected_sha256 else None
-        streamed = False
-        if streams is not None and size >= STREAM_MIN and stat.S_ISREG(attrs.st_mode or 0):
-            with open(tmp, "wb") as dst:
-                streamed = streams.receive(remote_path, dst, size, progress, digest)
-        if not streamed:
+        # created here, private (0600) and new (O_EXCL: never through a planted link); the
+        # remote mode is applied only once all bytes arrived
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as dst:
+            attrs = client.stat(remote_path)
+            size = attrs.st_size or 0
             digest = hashlib.sha256() if expected_sha256 else None
-            size, attrs = _read(client, remote_path, tmp, progress, digest)
+            streamed = (streams is not None and size >= STREAM_MIN and stat.S_ISREG(attrs.st_mode or 0)
+                        and streams.receive(remote_path, dst, size, progress, digest))
+            if not streamed:
+                digest = hashlib.sha256() if expected_sha256 else None
+                size, attrs = _read(client, remote_path, dst, progress, digest)
         if attrs.st_mode is not None:
             os.chmod(tmp, stat.S_IMODE(attrs.st_mode))
         if digest is not None and expected_sha256 is not None:
@@ -196,23 +198,25 @@ def download(
         tmp.unlink(missing_ok=True)
 
 
-def _read(client: paramiko.SFTPClient, remote_path: str, tmp: Path, progress: Progress,
+def _read(client: paramiko.SFTPClient, remote_path: str, dst: BinaryIO, progress: Progress,
           digest: Digest | None) -> tuple[int, paramiko.SFTPAttributes]:
-    """The SFTP data path of :func:`download` (prefetched reads); the size and attributes."""
+    """The SFTP data path of :func:`download` (prefetched reads into ``dst``, from its
+    start); the size and attributes."""
+    dst.seek(0)
+    dst.truncate()
     with client.open(remote_path, "rb") as src:
         block_size = _tune(src, client)
         attrs = src.stat()
         size = attrs.st_size or 0
         src.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
         done = 0
-        with open(tmp, "wb") as dst:
-            while done < size and (block := src.read(min(block_size, size - done))):
-                dst.write(block)
-                if digest is not None:
-                    digest.update(block)
-                done += len(block)
-                if progress is not None:
-                    progress(done, size)
+        while done < size and (block := src.read(min(block_size, size - done))):
+            dst.write(block)
+            if digest is not None:
+                digest.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, size)
     if done != size:
         raise TransferError(f"Download of {remote_path} was incomplete ({done} of {size} bytes)",
                             path=remote_path, transient=True)

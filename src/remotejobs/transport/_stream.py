@@ -41,6 +41,8 @@ STREAM_MIN = 1 << 20
 #: Bytes read from the local file (upload) or asked of the channel (download) at a time.
 _BLOCK = 1 << 20
 _RECEIVE = 'umask 077 && set -C && exec cat > "$1"'
+#: Bytes of the remote command's stderr kept for an error message.
+_STDERR_MAX = 4096
 _NOT_RUNNABLE = frozenset({126, 127})
 
 Progress = Callable[[int, int], None] | None
@@ -70,8 +72,12 @@ def _status(chan: paramiko.Channel, timeout: float) -> tuple[int, str]:
     status = chan.recv_exit_status()
     if status == -1:  # paramiko's "closed without one": the connection was cut
         raise ConnectionLost("the channel closed without an exit status")
-    err = chan.makefile_stderr("rb").read().decode(errors="replace").strip()
-    return status, err[:500]
+    # up to its end (it may come after the status), but bounded: a hostile server's
+    # endless stderr is not all read
+    err = bytearray()
+    while len(err) < _STDERR_MAX and (data := chan.recv_stderr(_STDERR_MAX - len(err))):
+        err += data
+    return status, err.decode(errors="replace").strip()[:500]
 
 
 def send(transport: paramiko.Transport, source: io.BufferedIOBase, remote_tmp: str, size: int,
@@ -128,21 +134,23 @@ def receive(transport: paramiko.Transport, remote_path: str, target: BinaryIO, s
     chan = _open(transport, ["cat", "--", remote_path], timeout)
     try:
         chan.shutdown_write()
-        done = extra = 0
+        done = 0
         # Ask for all that is left: paramiko's channel buffer hands out everything it holds
         # without moving it, while a smaller read shifts the rest of its (up to window-sized)
         # buffer each time -- quadratic when the reader falls behind.
         while data := chan.recv(max(size - done, _BLOCK)):
             keep = min(len(data), size - done)
-            extra += len(data) - keep  # the file grew: read to the end, then refuse
-            if keep:
-                chunk = data if keep == len(data) else data[:keep]
-                target.write(chunk)
-                if digest is not None:
-                    digest.update(chunk)
-                done += keep
-                if progress is not None:
-                    progress(done, size)
+            if keep < len(data):
+                # more than the file held when it was stat-ed (it grew, or the server sends
+                # without end): refused at once, nothing more is read
+                raise TransferError(f"{remote_path} changed size while it was downloaded "
+                                    f"(more than the {size} bytes expected)", path=remote_path, transient=True)
+            target.write(data)
+            if digest is not None:
+                digest.update(data)
+            done += keep
+            if progress is not None:
+                progress(done, size)
         active = transport.is_active()
         if done < size and not active:
             raise ConnectionLost(f"the connection closed after {done} of {size} bytes")
@@ -152,9 +160,9 @@ def receive(transport: paramiko.Transport, remote_path: str, target: BinaryIO, s
         if status != 0:
             raise TransferError(f"Reading {remote_path} failed (exit status {status}): {err}",
                                 path=remote_path, transient=False)
-        if done != size or extra:
+        if done != size:
             raise TransferError(f"{remote_path} changed size while it was downloaded "
-                                f"({done + extra} bytes, {size} expected)", path=remote_path, transient=True)
+                                f"({done} bytes, {size} expected)", path=remote_path, transient=True)
     finally:
         chan.close()
 
