@@ -33,7 +33,7 @@ import paramiko
 from remotejobs.errors import TransferError
 from remotejobs.transport._ssh_errors import ConnectionLost
 
-__all__ = ["STREAM_MIN", "Digest", "StreamUnavailable", "Streams", "receive", "send"]
+__all__ = ["STREAM_MIN", "Digest", "StreamUnavailable", "Streams", "receive", "send", "stderr_text"]
 
 #: Files of at least this size are streamed; smaller ones go through SFTP (no process
 #: is started on the remote side for them).
@@ -72,12 +72,17 @@ def _status(chan: paramiko.Channel, timeout: float) -> tuple[int, str]:
     status = chan.recv_exit_status()
     if status == -1:  # paramiko's "closed without one": the connection was cut
         raise ConnectionLost("the channel closed without an exit status")
-    # up to its end (it may come after the status), but bounded: a hostile server's
-    # endless stderr is not all read
+    return status, stderr_text(chan)
+
+
+def stderr_text(chan: paramiko.Channel) -> str:
+    """The remote command's stderr for an error message: read up to its end (it may come
+    after the exit status) but at most ``_STDERR_MAX`` bytes (a hostile server's endless
+    stderr is not all read); its first 500 characters."""
     err = bytearray()
     while len(err) < _STDERR_MAX and (data := chan.recv_stderr(_STDERR_MAX - len(err))):
         err += data
-    return status, err.decode(errors="replace").strip()[:500]
+    return err.decode(errors="replace").strip()[:500]
 
 
 def send(transport: paramiko.Transport, source: io.BufferedIOBase, remote_tmp: str, size: int,

@@ -31,6 +31,7 @@ from typing import BinaryIO
 import paramiko
 
 from remotejobs.errors import TransferError
+from remotejobs.transport._stream import stderr_text
 from remotejobs.transport.base import is_plain_file_name
 
 __all__ = ["check_name", "download_files", "upload_files"]
@@ -81,11 +82,10 @@ class _ChannelWriter:
 
 
 def _finish(chan: paramiko.Channel, what: str, where: str) -> None:
-    err = chan.makefile_stderr("rb").read()
+    err = stderr_text(chan)
     status = chan.recv_exit_status()
     if status != 0:
-        raise TransferError(f"{what} failed on {where} (exit status {status}): "
-                            f"{err.decode(errors='replace').strip()[:500]}", path=where)
+        raise TransferError(f"{what} failed on {where} (exit status {status}): {err}", path=where)
 
 
 def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remote_dir: str,
