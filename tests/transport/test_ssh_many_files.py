@@ -98,6 +98,15 @@ def test_a_missing_file_fails_the_download_with_tars_message(transport: SSHTrans
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_missing_directory_fails_the_download_with_tars_message(transport: SSHTransport, remote: str,
+                                                                 tmp_path: Path) -> None:
+    """tar -C fails before writing anything: its message, not "the archive is unreadable"."""
+    with pytest.raises(TransferError, match="No such file or directory") as info:
+        transport.get_many(f"{remote}/not-here", ["a", "b"], str(tmp_path))
+    assert "tar -c failed" in str(info.value) and info.value.user == transport.user, info.value
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_uploading_two_files_of_one_name_is_refused(transport: SSHTransport, remote: str, tmp_path: Path) -> None:
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()

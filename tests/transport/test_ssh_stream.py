@@ -134,6 +134,8 @@ def test_a_remote_side_that_cannot_run_the_stream_falls_back_to_sftp(
     transport: SSHTransport, folder: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     remote, seen_here = folder
+    # the pooled connection is shared with the next tests: its flag is restored afterwards
+    monkeypatch.setattr(transport.connect(), "stream_works", True)
     monkeypatch.setattr(_stream, "_RECEIVE", 'umask 077 && set -C && exec rj-no-such-command > "$1"')
     source = _payload(tmp_path)
     transport.put(str(source), f"{remote}/payload.bin")
@@ -150,6 +152,7 @@ def test_a_download_is_written_to_a_private_new_temporary_then_gets_the_remote_m
     remote, _ = folder
     source = _payload(tmp_path, 0o640)
     transport.put(str(source), f"{remote}/payload.bin")
+    assert transport.connect().stream_works
     here = tmp_path / "here"
     here.mkdir()
     modes: list[int] = []
@@ -178,6 +181,7 @@ def test_a_server_that_sends_more_than_the_file_is_refused_at_once(
     remote, _ = folder
     source = _payload(tmp_path)
     transport.put(str(source), f"{remote}/payload.bin")
+    assert transport.connect().stream_works
     real_open = _stream._open
 
     def endless(t: paramiko.Transport, argv: list[str], timeout: float) -> paramiko.Channel:

@@ -88,6 +88,18 @@ def _finish(chan: paramiko.Channel, what: str, where: str) -> None:
         raise TransferError(f"{what} failed on {where} (exit status {status}): {err}", path=where)
 
 
+def _failed_tar(chan: paramiko.Channel, where: str, timeout: float) -> None:
+    """After an unreadable archive: raise tar's own failure (exit status, message) if it
+    reports one within ``timeout``; return otherwise (the archive itself is to blame)."""
+    if not chan.status_event.wait(timeout) or chan.recv_exit_status() in (0, -1):
+        return
+    try:
+        err = stderr_text(chan)
+    except OSError:
+        err = ""
+    raise TransferError(f"tar -c failed on {where} (exit status {chan.recv_exit_status()}): {err}", path=where)
+
+
 def upload_files(transport: paramiko.Transport, local_paths: Sequence[str], remote_dir: str,
                  timeout: float, progress: Progress = None) -> list[str]:
     """Copy the local files into ``remote_dir`` (created if missing) in one stream; the
@@ -150,6 +162,7 @@ def download_files(transport: paramiko.Transport, remote_dir: str, names: Sequen
                     if progress is not None:
                         progress(member.size, member.size)
         except tarfile.TarError as exc:
+            _failed_tar(chan, remote_dir, timeout)  # a failed tar (no such directory...) says why
             raise TransferError(f"The archive from {remote_dir} is unreadable: {exc}", path=remote_dir) from exc
         _finish(chan, "tar -c", remote_dir)
         if seen != wanted:

@@ -313,9 +313,13 @@ class SSHTransport(CommandTransport):
     def _files(self, action: str, path: str, op: Callable[[paramiko.Transport], T]) -> T:
         try:
             return self._with_retry(f"{action} {path}", lambda conn: op(conn.transport()))
-        except TransportError as exc:
-            if isinstance(exc, TransferError):
+        except TransferError as exc:
+            if exc.user is not None:
                 raise
+            raise TransferError(f"Cannot {action} {path} on {self.description}: {exc.message}",
+                                path=exc.path or path, user=self.user, transient=exc.transient,
+                                hint=exc.hint) from exc
+        except TransportError as exc:
             raise TransferError(f"Cannot {action} {path} on {self.description}: {exc.message}",
                                 path=path, user=self.user, transient=exc.transient) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
