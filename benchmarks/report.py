@@ -86,12 +86,12 @@ def plot(comparisons: list[Comparison], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.5))
-    submit = [c for c in comparisons if c.case.startswith("submit")]
+    submit = [c for c in comparisons if c.case.startswith("submit") and c.refs]  # emulators: no reference
     bars = {r.how: 1000 / r.median for c in submit for r in (c.ours, *c.refs)}
     ax1.barh(list(bars), list(bars.values()), color="tab:blue")
     ax1.set_xlabel("jobs/s (higher is better)")
     ax1.set_title("submit")
-    status = [c for c in comparisons if c.case.startswith("status of")]
+    status = [c for c in comparisons if c.case.startswith("status of") and c.refs]  # emulators: no reference
     sizes = [int(c.case.split()[2].replace(",", "")) for c in status]
     ax2.plot(sizes, [c.ours.median for c in status], marker="o", label="remotejobs")
     ax2.plot(sizes, [c.refs[0].median for c in status], marker="o", label="PSI/J")
