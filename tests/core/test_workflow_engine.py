@@ -161,3 +161,21 @@ def test_unsubmitted_step_id_says_why(local: ComputeResource) -> None:
         with pytest.raises(WorkflowError, match="bad ended FAILED"):
             _ = never.id
         wf.wait(timeout=TIMEOUT, progress=False)
+
+
+def test_a_step_whose_submission_raised_is_not_kept_to_be_submitted_later(local: ComputeResource) -> None:
+    """``submit(spec, after=...)`` outside a workflow block uses the process's default
+    workflow: a step whose submission raised was kept there (held), and every later
+    conditional submission, on any resource, submitted it again or raised its error."""
+    from remotejobs.errors import InvalidJobSpecError
+    from remotejobs.workflow import default_workflow
+
+    first = local.submit(sh("exit 0", "first"))
+    assert first.wait(timeout=60).state is JobState.COMPLETED
+    with pytest.raises(InvalidJobSpecError):  # the local backend has no queues
+        local.submit(JobSpec(executable="/bin/true", queue="nope", name="refused-step"), after=first.done)
+    assert not [s for s in default_workflow().steps if s.label.startswith("refused-step")]
+    later = local.submit(sh("exit 0", "later-step"), after=first.done)
+    assert later.wait(timeout=60).state is JobState.COMPLETED
+    names = [i.name or "" for i in local.jobs()]
+    assert [n for n in names if n.startswith("later-step")] and not [n for n in names if "refused" in n], names

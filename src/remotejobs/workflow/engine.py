@@ -126,6 +126,10 @@ class Workflow(StepStarts):
             into the memo key).
         :param packages: Python distributions whose installed versions go into the key.
         :param force: rerun even if the journal has this step completed.
+        :raises RemoteJobsError: the step could not be declared or its submission (made at
+            once when ``after`` already holds or the scheduler can say it) failed; in a
+            workflow without a journal (the default one included) the step is then dropped,
+            so no later cycle submits it.
         """
         if spec.depends_on is not None:
             raise WorkflowError("Give either spec.depends_on or after=, not both", resource=resource.name)
@@ -304,7 +308,15 @@ class Workflow(StepStarts):
         self.steps.append(step)
         self._attach(step)
         if kind != "copy":  # a copy advances once its source is attached (see copy())
-            self.advance()
+            try:
+                self.advance()
+            except BaseException:
+                # The caller gets the error, never the step: without a journal nothing could
+                # follow it, and a later advance() (any conditional submission in this
+                # process, for the default workflow) would submit it behind the caller's back.
+                if self.journal is None and step.held and step.job_id is None:
+                    self.steps.remove(step)
+                raise
         return step
 
     def _value(self, atom: Atom) -> Value:
